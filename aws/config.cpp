@@ -1,0 +1,87 @@
+#include "aws/config.h"
+
+#include <utility>
+
+#include "base/env.h"
+
+namespace secret_rotator::aws {
+namespace {
+
+Status ConfigurationError(std::string message) {
+  return Status(StatusCode::kFailedPrecondition, "ConfigurationError", std::move(message));
+}
+
+bool IsValidRegion(const std::string& region) {
+  if (region.empty() || region.size() > 32) return false;
+  for (char c : region) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Endpoint> ParseEndpoint(const std::string& url) {
+  Endpoint endpoint;
+  std::string rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    endpoint.https = false;
+    rest = url.substr(7);
+  } else {
+    return ConfigurationError("endpoint '" + url + "' must start with https:// or http://");
+  }
+  const auto slash = rest.find('/');
+  endpoint.host = rest.substr(0, slash);
+  endpoint.base_path = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (endpoint.host.empty() || endpoint.host.find_first_of("@?# ") != std::string::npos) {
+    return ConfigurationError("endpoint '" + url + "' has no valid host");
+  }
+  if (endpoint.base_path.find_first_of("?#") != std::string::npos) {
+    return ConfigurationError("endpoint '" + url + "' must not have a query or fragment");
+  }
+  endpoint.url = url;
+  while (endpoint.url.ends_with('/')) endpoint.url.pop_back();
+  return endpoint;
+}
+
+std::string DefaultSecretsManagerEndpoint(const std::string& region) {
+  const bool china = region.starts_with("cn-");
+  return "https://secretsmanager." + region + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
+}
+
+Result<AwsConfig> AwsConfigFromEnvironment() {
+  AwsConfig config;
+  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
+    if (auto region = GetEnv(name); region && !region->empty()) {
+      if (!IsValidRegion(*region)) {
+        return ConfigurationError(std::string(name) + " '" + *region + "' is not a region name");
+      }
+      config.region = *region;
+      break;
+    }
+  }
+  if (config.region.empty()) {
+    return ConfigurationError("no AWS region: set AWS_REGION (Lambda sets it) or AWS_DEFAULT_REGION");
+  }
+
+  std::string url = DefaultSecretsManagerEndpoint(config.region);
+  for (const char* name :
+       {"SECRETS_MANAGER_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"}) {
+    if (auto configured = GetEnv(name); configured && !configured->empty()) {
+      url = *configured;
+      break;
+    }
+  }
+  Result<Endpoint> endpoint = ParseEndpoint(url);
+  if (!endpoint.ok()) return endpoint.status();
+  config.endpoint = std::move(endpoint).value();
+
+  Result<Credentials> credentials = LoadCredentials();
+  if (!credentials.ok()) return credentials.status();
+  config.credentials = std::move(credentials).value();
+  return config;
+}
+
+}  // namespace secret_rotator::aws

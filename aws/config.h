@@ -1,0 +1,39 @@
+// Where and as whom the AWS client talks: region, endpoint, credentials.
+#pragma once
+
+#include <string>
+
+#include "aws/credentials.h"
+#include "base/status.h"
+
+namespace secret_rotator::aws {
+
+// A parsed endpoint URL: scheme://host[:port][/base-path].
+struct Endpoint {
+  std::string url;        // without a trailing slash
+  std::string host;       // the Host header: host, plus ":port" when one is given
+  std::string base_path;  // "/" or the URL's path
+  bool https = true;
+};
+
+// Parses an endpoint URL; only http and https are accepted.
+Result<Endpoint> ParseEndpoint(const std::string& url);
+
+struct AwsConfig {
+  std::string region;
+  Endpoint endpoint;
+  Credentials credentials;
+};
+
+// Region from AWS_REGION, else AWS_DEFAULT_REGION. Secrets Manager endpoint
+// from SECRETS_MANAGER_ENDPOINT (the name AWS's rotation functions use), else
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
+// https://secretsmanager.<region>.amazonaws.com (.amazonaws.com.cn in the
+// China regions). Credentials as LoadCredentials(). A ConfigurationError says
+// which setting is missing or wrong.
+Result<AwsConfig> AwsConfigFromEnvironment();
+
+// The public Secrets Manager endpoint of `region`.
+std::string DefaultSecretsManagerEndpoint(const std::string& region);
+
+}  // namespace secret_rotator::aws

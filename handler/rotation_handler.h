@@ -1,0 +1,73 @@
+// The rotation protocol: validates an event, runs the pre-checks and the step
+// it names, and owns every decision about versions and staging labels.
+//
+// Every step is idempotent: Secrets Manager retries failed steps, and a crash
+// at any point must leave a state that a re-run completes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aws/secrets_manager.h"
+#include "base/deadline.h"
+#include "base/status.h"
+#include "handler/event.h"
+#include "strategies/registry.h"
+
+namespace secret_rotator::handler {
+
+// The GetRandomPassword settings (PASSWORD_LENGTH, EXCLUDE_* and
+// REQUIRE_EACH_INCLUDED_TYPE; the same names and defaults as AWS's functions).
+struct PasswordPolicy {
+  int length = 32;
+  // nullopt: the engine's default (see EngineEntry).
+  std::optional<std::string> exclude_characters;
+  bool exclude_numbers = false;
+  bool exclude_punctuation = false;
+  bool exclude_uppercase = false;
+  bool exclude_lowercase = false;
+  bool require_each_included_type = true;
+};
+
+struct RotationConfig {
+  // ROTATION_STRATEGY; a secret's own "rotationStrategy" field overrides it.
+  strategies::RotationKind default_kind = strategies::RotationKind::kSingleUser;
+  PasswordPolicy password;
+  strategies::StrategyConfig strategy;
+};
+
+// The suffix of the second user in the alternating-users strategy.
+inline constexpr std::string_view kCloneSuffix = "_clone";
+
+// "alice" -> "alice_clone", "alice_clone" -> "alice".
+std::string AlternateUsername(std::string_view username);
+
+class RotationHandler {
+ public:
+  // `secrets` and `engines` must outlive the handler.
+  RotationHandler(aws::SecretsManager& secrets, const strategies::StrategyRegistry& engines,
+                  RotationConfig config);
+
+  // Runs one event. Returns a JSON summary (never a secret value) on success.
+  // Writes one log line for the event, tagged with `request_id`.
+  Result<std::string> HandlePayload(std::string_view payload, Deadline deadline,
+                                    const std::string& request_id);
+
+  // Runs one parsed event; returns a short description of what was done.
+  Result<std::string> Handle(const RotationEvent& event, Deadline deadline);
+
+ private:
+  struct StepContext;
+
+  Result<std::string> CreateSecret(const StepContext& context);
+  Result<std::string> SetSecret(const StepContext& context);
+  Result<std::string> TestSecret(const StepContext& context);
+  Result<std::string> FinishSecret(const StepContext& context);
+
+  aws::SecretsManager& secrets_;
+  const strategies::StrategyRegistry& engines_;
+  RotationConfig config_;
+};
+
+}  // namespace secret_rotator::handler

@@ -1,0 +1,113 @@
+#include "handler/secret_document.h"
+
+#include <charconv>
+
+#include "base/env.h"
+#include "base/json.h"
+
+namespace secret_rotator::handler {
+namespace {
+
+constexpr char kInvalidSecret[] = "InvalidSecret";
+
+}  // namespace
+
+Result<SecretDocument> SecretDocument::Parse(const Secret& secret_string, std::string what) {
+  Result<Json::Value> parsed = ParseJson(secret_string.reveal(), what, kInvalidSecret);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->isObject()) {
+    return Status(StatusCode::kInvalidArgument, kInvalidSecret,
+                  what + " must be a JSON object, not " + std::string(JsonTypeName(*parsed)));
+  }
+  return SecretDocument(std::move(parsed).value(), std::move(what));
+}
+
+Status SecretDocument::Invalid(std::string message) const {
+  return Status(StatusCode::kInvalidArgument, kInvalidSecret, what_ + ": " + message);
+}
+
+Result<std::optional<std::string>> SecretDocument::OptionalString(const char* name) const {
+  if (!root_.isMember(name)) return std::optional<std::string>();
+  const Json::Value& value = root_[name];
+  if (!value.isString()) {
+    return Invalid(std::string("field '") + name + "' must be a string, not " +
+                   std::string(JsonTypeName(value)));
+  }
+  return std::optional<std::string>(value.asString());
+}
+
+Result<strategies::DbCredentials> SecretDocument::Credentials(
+    const strategies::StrategyRegistry& engines) const {
+  strategies::DbCredentials credentials;
+
+  // Required non-empty strings.
+  for (auto [name, target] : {std::pair{"engine", &credentials.engine},
+                              std::pair{"host", &credentials.host},
+                              std::pair{"username", &credentials.username}}) {
+    Result<std::optional<std::string>> value = OptionalString(name);
+    if (!value.ok()) return value.status();
+    if (!value->has_value() || (*value)->empty()) {
+      return Invalid(std::string("field '") + name + "' is missing or empty");
+    }
+    *target = **value;
+  }
+  const strategies::EngineEntry* engine = engines.Find(credentials.engine);
+  if (engine == nullptr) {
+    return Invalid("engine '" + credentials.engine + "' is not supported; supported engines: " +
+                   engines.EngineNames());
+  }
+
+  const Json::Value& password = root_["password"];
+  if (!root_.isMember("password")) return Invalid("field 'password' is missing");
+  if (!password.isString()) {
+    return Invalid("field 'password' must be a string, not " + std::string(JsonTypeName(password)));
+  }
+  credentials.password = Secret(password.asString());
+
+  credentials.port = engine->default_port;
+  if (root_.isMember("port")) {
+    const Json::Value& port = root_["port"];
+    long long number = -1;
+    if (port.isIntegral()) {
+      number = port.asLargestInt();
+    } else if (port.isString()) {
+      const std::string text = port.asString();
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+      if (error != std::errc() || end != text.data() + text.size()) number = -1;
+    }
+    if (number < 1 || number > 65535) {
+      return Invalid("field 'port' must be a number from 1 to 65535");
+    }
+    credentials.port = static_cast<int>(number);
+  }
+
+  Result<std::optional<std::string>> dbname = OptionalString("dbname");
+  if (!dbname.ok()) return dbname.status();
+  credentials.dbname = *dbname;
+
+  if (root_.isMember("ssl")) {
+    const Json::Value& ssl = root_["ssl"];
+    if (ssl.isBool()) {
+      credentials.ssl = ssl.asBool();
+    } else if (ssl.isString() && EqualsIgnoreCase(ssl.asString(), "true")) {
+      credentials.ssl = true;
+    } else if (ssl.isString() && EqualsIgnoreCase(ssl.asString(), "false")) {
+      credentials.ssl = false;
+    } else {
+      return Invalid("field 'ssl' must be true, false, \"true\" or \"false\"");
+    }
+  }
+  return credentials;
+}
+
+SecretDocument SecretDocument::WithCredentials(const Secret& password,
+                                               const std::optional<std::string>& username) const {
+  SecretDocument copy = *this;
+  copy.root_["password"] = std::string(password.reveal());
+  if (username) copy.root_["username"] = *username;
+  return copy;
+}
+
+Secret SecretDocument::Serialize() const { return Secret(WriteJson(root_)); }
+
+}  // namespace secret_rotator::handler

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Creates a throwaway CA and a server certificate for 127.0.0.1/localhost in DIR:
+#   ca.pem ca.key server.pem server.key  (and other-ca.pem: an unrelated CA, for
+#   tests that need a CA that does not sign the server).
+# Idempotent: does nothing when DIR/server.pem exists.
+set -euo pipefail
+dir=${1:?usage: make_tls.sh DIR}
+mkdir -p "$dir"
+cd "$dir"
+[ -s server.pem ] && exit 0
+umask 077
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=secret-rotator test CA" \
+  -keyout ca.key -out ca.pem -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=unrelated test CA" \
+  -keyout other-ca.key -out other-ca.pem -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr 2>/dev/null
+cat > server.ext <<'EXT'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost
+EXT
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile server.ext -out server.pem 2>/dev/null
+rm -f server.csr server.ext ca.srl
+chmod 644 ca.pem other-ca.pem server.pem
+chmod 600 server.key ca.key other-ca.key

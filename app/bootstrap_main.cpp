@@ -87,8 +87,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     } else if (arg == "--timeout") {
       const std::optional<std::string> text = value();
       int seconds = 0;
-      if (!text || std::from_chars(text->data(), text->data() + text->size(), seconds).ec !=
-                       std::errc() ||
+      if (!text ||
+          std::from_chars(text->data(), text->data() + text->size(), seconds).ec != std::errc() ||
           seconds < 1 || seconds > 900) {
         return usage_error("--timeout needs a whole number of seconds from 1 to 900");
       }
@@ -106,7 +106,8 @@ Result<std::string> ReadEventFile(const std::string& path) {
   }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return Status(StatusCode::kInvalidArgument, "UsageError", "cannot read event file '" + path + "'");
+    return Status(StatusCode::kInvalidArgument, "UsageError",
+                  "cannot read event file '" + path + "'");
   }
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
@@ -176,9 +177,9 @@ int RunLambda(const std::string& api_address, const strategies::StrategyRegistry
   Result<Function> function = Initialize(engines);
   if (!function.ok()) {
     Log(LogLevel::kFatal, {}, "initialization failed: " + function.status().message());
-    Status reported = runtime::ReportInitError(**runtime_http, api_address,
-                                               "Runtime." + function.status().type(),
-                                               function.status().message());
+    Status reported =
+        runtime::ReportInitError(**runtime_http, api_address, "Runtime." + function.status().type(),
+                                 function.status().message());
     if (!reported.ok()) {
       Log(LogLevel::kError, {}, "could not report the init error: " + reported.message());
     }

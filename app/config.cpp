@@ -36,8 +36,8 @@ Result<strategies::TlsMode> ParseTlsMode(const std::string& value) {
   for (const auto& [name, mode] : kModes) {
     if (value == name) return mode;
   }
-  return ConfigurationError("DB_TLS_MODE must be verify-full, verify-ca, require or disable, not '" +
-                            value + "'");
+  return ConfigurationError(
+      "DB_TLS_MODE must be verify-full, verify-ca, require or disable, not '" + value + "'");
 }
 
 }  // namespace
@@ -46,7 +46,8 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment() {
   handler::RotationConfig config;
 
   if (auto kind = GetEnv("ROTATION_STRATEGY"); kind && !kind->empty()) {
-    Result<strategies::RotationKind> parsed = strategies::ParseRotationKind("ROTATION_STRATEGY", *kind);
+    Result<strategies::RotationKind> parsed =
+        strategies::ParseRotationKind("ROTATION_STRATEGY", *kind);
     if (!parsed.ok()) return parsed.status();
     config.default_kind = *parsed;
   }
@@ -54,7 +55,8 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment() {
   handler::PasswordPolicy& password = config.password;
   if (auto length = GetEnv("PASSWORD_LENGTH"); length && !length->empty()) {
     int parsed = 0;
-    const auto [end, error] = std::from_chars(length->data(), length->data() + length->size(), parsed);
+    const auto [end, error] =
+        std::from_chars(length->data(), length->data() + length->size(), parsed);
     if (error != std::errc() || end != length->data() + length->size() || parsed < 1 ||
         parsed > 4096) {
       return ConfigurationError("PASSWORD_LENGTH must be a whole number from 1 to 4096, not '" +
@@ -63,12 +65,12 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment() {
     password.length = parsed;
   }
   if (auto exclude = GetEnv("EXCLUDE_CHARACTERS")) password.exclude_characters = *exclude;
-  for (auto [name, target] : {std::pair{"EXCLUDE_NUMBERS", &password.exclude_numbers},
-                              std::pair{"EXCLUDE_PUNCTUATION", &password.exclude_punctuation},
-                              std::pair{"EXCLUDE_UPPERCASE", &password.exclude_uppercase},
-                              std::pair{"EXCLUDE_LOWERCASE", &password.exclude_lowercase},
-                              std::pair{"REQUIRE_EACH_INCLUDED_TYPE",
-                                        &password.require_each_included_type}}) {
+  for (auto [name, target] :
+       {std::pair{"EXCLUDE_NUMBERS", &password.exclude_numbers},
+        std::pair{"EXCLUDE_PUNCTUATION", &password.exclude_punctuation},
+        std::pair{"EXCLUDE_UPPERCASE", &password.exclude_uppercase},
+        std::pair{"EXCLUDE_LOWERCASE", &password.exclude_lowercase},
+        std::pair{"REQUIRE_EACH_INCLUDED_TYPE", &password.require_each_included_type}}) {
     if (Status s = ReadBool(name, target); !s.ok()) return s;
   }
   if (password.exclude_numbers && password.exclude_punctuation && password.exclude_uppercase &&

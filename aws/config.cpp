@@ -63,7 +63,8 @@ Result<AwsConfig> AwsConfigFromEnvironment() {
     }
   }
   if (config.region.empty()) {
-    return ConfigurationError("no AWS region: set AWS_REGION (Lambda sets it) or AWS_DEFAULT_REGION");
+    return ConfigurationError(
+        "no AWS region: set AWS_REGION (Lambda sets it) or AWS_DEFAULT_REGION");
   }
 
   std::string url = DefaultSecretsManagerEndpoint(config.region);

@@ -69,8 +69,7 @@ Result<Credentials> LoadCredentials() {
   const auto secret_key = GetEnv("AWS_SECRET_ACCESS_KEY");
   if ((access_key && !access_key->empty()) || (secret_key && !secret_key->empty())) {
     if (!access_key || access_key->empty() || !secret_key || secret_key->empty()) {
-      return ConfigurationError(
-          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
+      return ConfigurationError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
     }
     Credentials credentials;
     credentials.access_key_id = *access_key;
@@ -92,8 +91,8 @@ Result<Credentials> LoadCredentials() {
   std::ifstream file(path);
   if (!file) {
     return ConfigurationError(
-        "no AWS credentials: AWS_ACCESS_KEY_ID is not set and the shared credentials file " +
-        path + " cannot be read");
+        "no AWS credentials: AWS_ACCESS_KEY_ID is not set and the shared credentials file " + path +
+        " cannot be read");
   }
   std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
   const auto profile = GetEnv("AWS_PROFILE");

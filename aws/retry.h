@@ -8,7 +8,7 @@
 namespace secret_rotator::aws {
 
 struct RetryPolicy {
-  int max_attempts = 4;                     // the first try included
+  int max_attempts = 4;  // the first try included
   std::chrono::milliseconds base_delay{50};
   std::chrono::milliseconds max_delay{2000};
   // Each attempt gets at most this long, and never more than the time left.

@@ -106,7 +106,8 @@ class SecretsManagerClient final : public SecretsManager {
     if (!arn.ok()) return arn.status();
     description.arn = *arn;
     if (body["Name"].isString()) description.name = body["Name"].asString();
-    description.rotation_enabled = body["RotationEnabled"].isBool() && body["RotationEnabled"].asBool();
+    description.rotation_enabled =
+        body["RotationEnabled"].isBool() && body["RotationEnabled"].asBool();
     const Json::Value& versions = body["VersionIdsToStages"];
     if (versions.isObject()) {
       for (const std::string& version_id : versions.getMemberNames()) {
@@ -128,7 +129,8 @@ class SecretsManagerClient final : public SecretsManager {
     if (!response.ok()) return response.status();
     Json::Value& body = *response;
     SecretValue value;
-    for (auto [field, target] : {std::pair{"ARN", &value.arn}, std::pair{"VersionId", &value.version_id}}) {
+    for (auto [field, target] :
+         {std::pair{"ARN", &value.arn}, std::pair{"VersionId", &value.version_id}}) {
       Result<std::string> text = RequiredString(body, field, "GetSecretValue");
       if (!text.ok()) return text.status();
       *target = *text;
@@ -233,8 +235,9 @@ class SecretsManagerClient final : public SecretsManager {
       if (!IsRetryable(last_error) || attempt == retry_.max_attempts) break;
       const std::chrono::milliseconds pause = BackoffDelay(retry_, attempt, rng_);
       if (deadline.Remaining() <= pause) break;
-      Log(LogLevel::kDebug, {}, std::string(operation) + " failed, retrying in " +
-                                    std::to_string(pause.count()) + " ms: " + last_error.message());
+      Log(LogLevel::kDebug, {},
+          std::string(operation) + " failed, retrying in " + std::to_string(pause.count()) +
+              " ms: " + last_error.message());
       std::this_thread::sleep_for(pause);
     }
     return last_error.WithContext(operation);
@@ -249,7 +252,8 @@ class SecretsManagerClient final : public SecretsManager {
     }
     Result<Json::Value> parsed =
         ParseJson(response->body, std::string(operation) + "'s response", "InvalidResponse");
-    if (!parsed.ok()) return Status(StatusCode::kUnavailable, "InvalidResponse", parsed.status().message());
+    if (!parsed.ok())
+      return Status(StatusCode::kUnavailable, "InvalidResponse", parsed.status().message());
     if (!parsed->isObject()) return Malformed(operation, "JSON object");
     return parsed;
   }
@@ -286,9 +290,9 @@ std::unique_ptr<SecretsManager> NewSecretsManagerClient(std::unique_ptr<http::Cl
 }
 
 const std::vector<std::string>& SecretsManagerOperations() {
-  static const std::vector<std::string> kOperations = {
-      "DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage",
-      "GetRandomPassword"};
+  static const std::vector<std::string> kOperations = {"DescribeSecret", "GetSecretValue",
+                                                       "PutSecretValue", "UpdateSecretVersionStage",
+                                                       "GetRandomPassword"};
   return kOperations;
 }
 

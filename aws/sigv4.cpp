@@ -200,7 +200,7 @@ SignedRequest SignRequest(const RequestToSign& request, const Credentials& crede
     to_sign.push_back(result.added_headers.back());
   }
   if (options.sign_body) {
-    result.added_headers.push_back({"X-Amz-Content-Sha256", payload_hash});
+    result.added_headers.push_back({"x-amz-content-sha256", payload_hash});
     to_sign.push_back(result.added_headers.back());
   }
 

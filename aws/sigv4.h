@@ -39,7 +39,7 @@ struct SignedRequest {
   std::string string_to_sign;
   std::string signature;  // lowercase hex
   // Headers to add to the request, in order: X-Amz-Date, then any of
-  // X-Amz-Security-Token and X-Amz-Content-Sha256, then Authorization.
+  // X-Amz-Security-Token and x-amz-content-sha256, then Authorization.
   std::vector<http::Header> added_headers;
 };
 

@@ -9,8 +9,7 @@ using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
 Deadline Deadline::AtEpochMilliseconds(std::int64_t epoch_ms) {
-  const auto now_ms =
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  const auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   return Deadline(Clock::now() + milliseconds(epoch_ms - now_ms));
 }
 
@@ -18,7 +17,9 @@ milliseconds Deadline::Remaining() const {
   return std::max(milliseconds(0), duration_cast<milliseconds>(at_ - Clock::now()));
 }
 
-milliseconds Deadline::RemainingAtMost(milliseconds cap) const { return std::min(Remaining(), cap); }
+milliseconds Deadline::RemainingAtMost(milliseconds cap) const {
+  return std::min(Remaining(), cap);
+}
 
 std::int64_t Deadline::EpochMilliseconds() const {
   const auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch());

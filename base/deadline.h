@@ -12,7 +12,9 @@ class Deadline {
   using Clock = std::chrono::steady_clock;
 
   // A deadline `timeout` from now.
-  static Deadline After(std::chrono::milliseconds timeout) { return Deadline(Clock::now() + timeout); }
+  static Deadline After(std::chrono::milliseconds timeout) {
+    return Deadline(Clock::now() + timeout);
+  }
   // A deadline at the wall-clock instant `epoch_ms` (milliseconds since the
   // Unix epoch), as the Lambda Runtime API gives it.
   static Deadline AtEpochMilliseconds(std::int64_t epoch_ms);

@@ -45,14 +45,20 @@ std::string WriteJson(const Json::Value& value) {
 
 std::string_view JsonTypeName(const Json::Value& value) {
   switch (value.type()) {
-    case Json::nullValue: return "null";
+    case Json::nullValue:
+      return "null";
     case Json::intValue:
     case Json::uintValue:
-    case Json::realValue: return "a number";
-    case Json::stringValue: return "a string";
-    case Json::booleanValue: return "a boolean";
-    case Json::arrayValue: return "an array";
-    case Json::objectValue: return "an object";
+    case Json::realValue:
+      return "a number";
+    case Json::stringValue:
+      return "a string";
+    case Json::booleanValue:
+      return "a boolean";
+    case Json::arrayValue:
+      return "an array";
+    case Json::objectValue:
+      return "an object";
   }
   return "unknown";
 }

@@ -68,7 +68,8 @@ Result<LogConfig> LogConfigFromEnvironment() {
     if (!known) {
       return Status(StatusCode::kInvalidArgument, "ConfigurationError",
                     "AWS_LAMBDA_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, "
-                    "not '" + *level + "'");
+                    "not '" +
+                        *level + "'");
     }
   }
   if (auto format = GetEnv("AWS_LAMBDA_LOG_FORMAT"); format && !format->empty()) {
@@ -93,8 +94,8 @@ bool LogEnabled(LogLevel level) { return level >= State().config.level; }
 void Log(LogLevel level, const LogContext& context, std::string_view message) {
   if (!LogEnabled(level)) return;
   const LogState& state = State();
-  const std::string line = FormatLogLine(state.config.format, level, context, message,
-                                         std::chrono::system_clock::now());
+  const std::string line =
+      FormatLogLine(state.config.format, level, context, message, std::chrono::system_clock::now());
   if (state.sink) {
     state.sink(line);
   } else {
@@ -110,9 +111,9 @@ std::string Rfc3339Timestamp(std::chrono::system_clock::time_point when) {
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   std::array<char, 64> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                utc.tm_sec, static_cast<int>(since_epoch % 1000));
+  std::snprintf(text.data(), text.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(since_epoch % 1000));
   return text.data();
 }
 

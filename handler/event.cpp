@@ -39,7 +39,8 @@ Result<std::string> StringField(const Json::Value& event, const char* name) {
   if (!event.isMember(name)) return Invalid(std::string("the event has no ") + name);
   const Json::Value& value = event[name];
   if (!value.isString()) {
-    return Invalid(std::string(name) + " must be a string, not " + std::string(JsonTypeName(value)));
+    return Invalid(std::string(name) + " must be a string, not " +
+                   std::string(JsonTypeName(value)));
   }
   return value.asString();
 }

@@ -79,7 +79,8 @@ Result<RotationKind> ResolveKind(const SecretDocument& current, RotationKind def
   Result<std::optional<std::string>> field = current.OptionalString("rotationStrategy");
   if (!field.ok()) return field.status();
   if (!field->has_value()) return default_kind;
-  Result<RotationKind> kind = strategies::ParseRotationKind("the secret's rotationStrategy", **field);
+  Result<RotationKind> kind =
+      strategies::ParseRotationKind("the secret's rotationStrategy", **field);
   if (!kind.ok()) {
     return Status(StatusCode::kInvalidArgument, "InvalidSecret",
                   current.what() + ": " + kind.status().message());
@@ -117,8 +118,8 @@ Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Dea
     return outcome.status();
   }
   Log(LogLevel::kInfo, log_context,
-      std::string(StepName(event->step)) + " succeeded for version " +
-          event->client_request_token + ": " + *outcome);
+      std::string(StepName(event->step)) + " succeeded for version " + event->client_request_token +
+          ": " + *outcome);
   std::string summary = "{\"secretId\":";
   AppendJsonString(summary, event->secret_id);
   summary += ",\"clientRequestToken\":";
@@ -147,16 +148,20 @@ Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline
     return std::string("version is already AWSCURRENT; nothing to do");
   }
   if (!description->HasStage(token, kAwsPending)) {
-    return Precondition("VersionNotPending", "version " + token + " of secret " +
-                                                 description->arn + " is not AWSPENDING");
+    return Precondition("VersionNotPending", "version " + token + " of secret " + description->arn +
+                                                 " is not AWSPENDING");
   }
 
   const StepContext context{event, *description, deadline};
   switch (event.step) {
-    case Step::kCreateSecret: return CreateSecret(context);
-    case Step::kSetSecret: return SetSecret(context);
-    case Step::kTestSecret: return TestSecret(context);
-    case Step::kFinishSecret: return FinishSecret(context);
+    case Step::kCreateSecret:
+      return CreateSecret(context);
+    case Step::kSetSecret:
+      return SetSecret(context);
+    case Step::kTestSecret:
+      return TestSecret(context);
+    case Step::kFinishSecret:
+      return FinishSecret(context);
   }
   return Status(StatusCode::kInternal, "InternalError", "unknown step");
 }
@@ -200,9 +205,12 @@ Result<std::string> RotationHandler::CreateSecret(const StepContext& context) {
     username = AlternateUsername(current->credentials.username);
   }
   const SecretDocument pending = current->document.WithCredentials(*password, username);
-  Status put = secrets_.PutSecretValue(
-      {context.arn(), context.token(), pending.Serialize(), {kAwsPending}, context.event.rotation_token},
-      context.deadline);
+  Status put = secrets_.PutSecretValue({context.arn(),
+                                        context.token(),
+                                        pending.Serialize(),
+                                        {kAwsPending},
+                                        context.event.rotation_token},
+                                       context.deadline);
   if (!put.ok()) return put.WithContext("storing " + PendingWhat(context.arn(), context.token()));
   return std::string("created the AWSPENDING version (") +
          std::string(strategies::RotationKindName(*kind)) + ", user '" +
@@ -226,9 +234,9 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
   if (now.engine != next.engine || now.host != next.host || now.port != next.port) {
     return Precondition("CredentialsMismatch",
                         "the AWSPENDING version names engine/host/port " + next.engine + " " +
-                            next.host + ":" + std::to_string(next.port) +
-                            " but AWSCURRENT names " + now.engine + " " + now.host + ":" +
-                            std::to_string(now.port) + "; refusing to change another server");
+                            next.host + ":" + std::to_string(next.port) + " but AWSCURRENT names " +
+                            now.engine + " " + now.host + ":" + std::to_string(now.port) +
+                            "; refusing to change another server");
   }
   if (*kind == RotationKind::kSingleUser &&
       (now.username != next.username || now.dbname != next.dbname)) {
@@ -264,10 +272,9 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
   if (*kind == RotationKind::kAlternatingUsers) {
     Result<std::string> master_arn = MasterArn(current->document);
     if (!master_arn.ok()) return master_arn.status();
-    Result<LoadedVersion> loaded =
-        LoadVersion(secrets_, engines_, {*master_arn, std::nullopt, kAwsCurrent},
-                    "the AWSCURRENT version of the masterarn secret " + *master_arn,
-                    context.deadline);
+    Result<LoadedVersion> loaded = LoadVersion(
+        secrets_, engines_, {*master_arn, std::nullopt, kAwsCurrent},
+        "the AWSCURRENT version of the masterarn secret " + *master_arn, context.deadline);
     if (!loaded.ok()) return loaded.status();
     if (loaded->credentials.host != now.host || loaded->credentials.port != now.port) {
       return Precondition("CredentialsMismatch",
@@ -299,7 +306,8 @@ Result<std::string> RotationHandler::TestSecret(const StepContext& context) {
   std::unique_ptr<strategies::Strategy> strategy = engine->make(*kind, config_.strategy);
   Status tested = strategy->TestSecret(pending->credentials, context.deadline);
   if (!tested.ok()) return tested;
-  return "logged in with the AWSPENDING credentials of " + strategies::Describe(pending->credentials);
+  return "logged in with the AWSPENDING credentials of " +
+         strategies::Describe(pending->credentials);
 }
 
 Result<std::string> RotationHandler::FinishSecret(const StepContext& context) {

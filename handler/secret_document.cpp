@@ -41,9 +41,9 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
   strategies::DbCredentials credentials;
 
   // Required non-empty strings.
-  for (auto [name, target] : {std::pair{"engine", &credentials.engine},
-                              std::pair{"host", &credentials.host},
-                              std::pair{"username", &credentials.username}}) {
+  for (auto [name, target] :
+       {std::pair{"engine", &credentials.engine}, std::pair{"host", &credentials.host},
+        std::pair{"username", &credentials.username}}) {
     Result<std::optional<std::string>> value = OptionalString(name);
     if (!value.ok()) return value.status();
     if (!value->has_value() || (*value)->empty()) {
@@ -53,8 +53,8 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
   }
   const strategies::EngineEntry* engine = engines.Find(credentials.engine);
   if (engine == nullptr) {
-    return Invalid("engine '" + credentials.engine + "' is not supported; supported engines: " +
-                   engines.EngineNames());
+    return Invalid("engine '" + credentials.engine +
+                   "' is not supported; supported engines: " + engines.EngineNames());
   }
 
   const Json::Value& password = root_["password"];

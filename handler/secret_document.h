@@ -45,7 +45,8 @@ class SecretDocument {
   const std::string& what() const { return what_; }
 
  private:
-  SecretDocument(Json::Value root, std::string what) : root_(std::move(root)), what_(std::move(what)) {}
+  SecretDocument(Json::Value root, std::string what)
+      : root_(std::move(root)), what_(std::move(what)) {}
 
   Status Invalid(std::string message) const;
 

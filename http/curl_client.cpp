@@ -24,7 +24,9 @@ struct CurlListDeleter {
 };
 using CurlList = std::unique_ptr<curl_slist, CurlListDeleter>;
 
-Status OutOfMemory() { return Status(StatusCode::kInternal, "OutOfMemory", "libcurl out of memory"); }
+Status OutOfMemory() {
+  return Status(StatusCode::kInternal, "OutOfMemory", "libcurl out of memory");
+}
 
 // Appends `line` to `list`; returns false when libcurl is out of memory.
 bool AppendLine(CurlList& list, const std::string& line) {
@@ -81,8 +83,8 @@ size_t AppendHeader(char* data, size_t size, size_t count, void* user) {
     }
     return text;
   };
-  headers->push_back({std::string(trim(line.substr(0, colon))),
-                      std::string(trim(line.substr(colon + 1)))});
+  headers->push_back(
+      {std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
   return size * count;
 }
 

@@ -70,7 +70,7 @@ class Invocation:
         self.ok = False
         self.body = b""
         self.error_type: str | None = None
-        self.started = time.monotonic()
+        self.started = 0.0  # time.monotonic() when its turn came
 
     def succeed(self, body: bytes) -> None:
         self.done, self.ok, self.body = True, True, body
@@ -190,6 +190,7 @@ class Sandbox:
                 self.cv.wait()
             self.queue.popleft()
             self.current = inv
+            inv.started = time.monotonic()
             try:
                 self._run(inv)
             finally:
@@ -209,10 +210,9 @@ class Sandbox:
                 inv.fail("Runtime.InvalidEntrypoint", f"could not start the bootstrap: {exc}")
                 return
         self.cv.notify_all()
-        activated = time.monotonic()
         timeout = self.settings.timeout
         while not inv.done:
-            limit = inv.deadline if inv.dispatched else activated + timeout
+            limit = inv.deadline if inv.dispatched else inv.started + timeout
             remaining = limit - time.monotonic()
             if remaining <= 0:
                 inv.fail("Sandbox.Timedout", f"Task timed out after {timeout:g} seconds")
@@ -386,8 +386,11 @@ class Handler(BaseHTTPRequestHandler):
         inv = self.server.sandbox.next_invocation(self.connection)
         if inv is None:
             self.close_connection = True
-            self._send(410, {"errorMessage": "this runtime is no longer current",
-                             "errorType": "Gone"})
+            try:
+                self._send(410, {"errorMessage": "this runtime is no longer current",
+                                 "errorType": "Gone"})
+            except OSError:
+                pass  # the runtime is gone
             return
         settings = self.server.settings
         deadline_ms = int((time.time() + (inv.deadline - time.monotonic())) * 1000)

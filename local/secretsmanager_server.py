@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import datetime
 import json
 import logging
 import os
@@ -260,7 +259,7 @@ class SecretStore:
         name = param(params, "Name", str, required=True)
         if not NAME_PATTERN.fullmatch(name):
             raise invalid_parameter("Invalid name. Must be a valid name containing alphanumeric "
-                                    "characters, or any of the following: -/_+=.@!")
+                                    "characters, or any of the following: -/_+=.@")
         token = client_token(params)
         text, binary = secret_value(params, required=False)
         description = param(params, "Description", str)
@@ -526,30 +525,29 @@ class LambdaClient:
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT_SECONDS) as response:
-                status, body = response.status, response.read()
-                function_error = response.headers.get("X-Amz-Function-Error")
+                status, headers, body = response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
-            status, body, function_error = exc.code, exc.read(), exc.headers.get(
-                "X-Amz-Function-Error")
+            status, headers, body = exc.code, exc.headers, exc.read()
         except OSError as exc:
             return "ServiceException", f"could not invoke the function: {exc}"
-        if status == 200 and not function_error:
+        if status == 200 and not headers.get("X-Amz-Function-Error"):
             return None
-        return self._describe_failure(status, body, function_error)
+        return self._describe_failure(status, headers, body)
 
     @staticmethod
-    def _describe_failure(status: int, body: bytes, function_error: str | None) -> tuple[str, str]:
+    def _describe_failure(status: int, headers: Any, body: bytes) -> tuple[str, str]:
+        """(errorType, errorMessage) from a function error body or a Lambda service error."""
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
-        if isinstance(payload, dict):
-            error_type = payload.get("errorType") or payload.get("Type") or function_error
-            message = payload.get("errorMessage") or payload.get("message") or payload.get(
-                "Message")
-            if error_type or message:
-                return str(error_type or "Unhandled"), str(message or "")
-        return function_error or f"HTTP{status}", f"invocation answered HTTP {status}"
+        if not isinstance(payload, dict):
+            payload = {}
+        error_type = (payload.get("errorType") or headers.get("x-amzn-ErrorType")
+                      or headers.get("X-Amz-Function-Error") or f"HTTP{status}")
+        message = (payload.get("errorMessage") or payload.get("message")
+                   or payload.get("Message") or f"invocation answered HTTP {status}")
+        return str(error_type), str(message)
 
 
 def rotate_secret(store: SecretStore, params: Params) -> Params:
@@ -639,6 +637,12 @@ def journal_entry(operation: str, params: Params, status: int, error_type: str |
 
 
 # --------------------------------------------------------------------------- HTTP
+
+
+def wire_text(text: str) -> str:
+    """Undo http.server's ISO-8859-1 decoding of the request line and headers, so that UTF-8
+    bytes on the wire are signed as UTF-8."""
+    return text.encode("iso-8859-1", "replace").decode("utf-8", "replace")
 
 
 class SecretsManagerServer(ThreadingHTTPServer):
@@ -764,16 +768,16 @@ class Handler(BaseHTTPRequestHandler):
             status, error_type = 500, "InternalServiceError"
             self._send_aws(500, {"__type": error_type, "message": "internal server error"},
                            error_type)
-        entry = journal_entry(operation or target, params if isinstance(params, dict) else {}, status,
-                              error_type, response)
+        entry = journal_entry(operation or target, params if isinstance(params, dict) else {},
+                              status, error_type, response)
         self.server.controls.record(entry)
-        LOG.info("%s secret=%s version=%s -> %s%s", entry["operation"], entry["secretId"],
-                 entry.get("versionId"), status, f" {error_type}" if error_type else "")
+        LOG.info("%s", " ".join(f"{key}={value}" for key, value in entry.items()))
 
     def _execute(self, operation: str, params: Any, body: bytes) -> Params:
         """Authenticate, apply a queued fault, else run the operation; raise ServiceError."""
+        headers = [(name, wire_text(value)) for name, value in self.headers.items()]
         try:
-            sigv4_verify.verify_request(self.command, self.path, self.headers.items(), body,
+            sigv4_verify.verify_request(self.command, wire_text(self.path), headers, body,
                                         self.server.credentials, self.server.region,
                                         "secretsmanager")
         except sigv4_verify.SigV4Error as exc:

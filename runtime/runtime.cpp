@@ -133,9 +133,9 @@ int RunRuntimeLoop(http::Client& client, const RuntimeOptions& options, const Ha
     }();
     if (!invocation.ok()) {
       ++failures;
-      Log(LogLevel::kError, {}, "Runtime API /next failed (" + std::to_string(failures) + " of " +
-                                    std::to_string(options.next_attempts) +
-                                    "): " + invocation.status().message());
+      Log(LogLevel::kError, {},
+          "Runtime API /next failed (" + std::to_string(failures) + " of " +
+              std::to_string(options.next_attempts) + "): " + invocation.status().message());
       if (failures >= options.next_attempts) return 1;
       std::this_thread::sleep_for(options.next_retry_delay);
       continue;

@@ -85,11 +85,12 @@ class ServerProcess:
 
     def __init__(self, script: str, args: list[str], workdir: str, name: str):
         port_file = os.path.join(workdir, f"{name}.port")
+        self.stdout_path = os.path.join(workdir, f"{name}.stdout")
         self.stderr_path = os.path.join(workdir, f"{name}.stderr")
-        with open(self.stderr_path, "wb") as stderr:
+        with open(self.stdout_path, "wb") as stdout, open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [sys.executable, script, "--port", "0", "--port-file", port_file, *args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
         deadline = time.monotonic() + 10
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -99,6 +100,10 @@ class ServerProcess:
         with open(port_file, encoding="utf-8") as f:
             self.port = int(f.read())
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        with open(self.stdout_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def stderr(self) -> str:
         with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
@@ -225,7 +230,7 @@ class LambdaRuntimeServerTest(unittest.TestCase):
         self.assertEqual((status, headers.get("X-Amz-Function-Error")), (200, "Unhandled"))
         self.assertEqual(body, {"errorMessage": "Task timed out after 0.5 seconds",
                                 "errorType": "Sandbox.Timedout"})
-        self.assertFalse(pid_alive(first["pid"]), "timed-out child is killed")
+        self.assertTrue(wait_for_exit(first["pid"]), "timed-out child is killed")
         self.assertEqual(self.invoke(server, {"action": "echo"})[0], 200)
 
     def test_concurrent_invocations_are_serialized(self) -> None:
@@ -269,10 +274,7 @@ class LambdaRuntimeServerTest(unittest.TestCase):
         self.assertEqual((status, json.loads(body)["errorType"]), (400, "InvalidRequestID"))
         _, _, first = self.invoke(server, {"action": "echo"})
         self.assertEqual(server.stop(), 0)
-        deadline = time.monotonic() + 5
-        while pid_alive(first["pid"]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertFalse(pid_alive(first["pid"]), "child is killed on SIGTERM")
+        self.assertTrue(wait_for_exit(first["pid"]), "child is killed on SIGTERM")
 
 
 def pid_alive(pid: int) -> bool:
@@ -282,6 +284,16 @@ def pid_alive(pid: int) -> bool:
             return f.read().rpartition(")")[2].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def wait_for_exit(pid: int, timeout: float = 5) -> bool:
+    """True once process `pid` is gone (or a zombie), False if still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ import textwrap
 import threading
 import unittest
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(TESTS_DIR))
@@ -162,7 +164,10 @@ def read_message(sock: socket.socket) -> tuple[bytes, bytes]:
     match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
     length = int(match.group(1)) if match else 0
     while len(body) < length:
-        body += sock.recv(65536)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed mid-body")
+        body += chunk
     return head + b"\r\n\r\n", body
 
 
@@ -172,24 +177,29 @@ class RawClient:
     def __init__(self, port: int):
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.last_error_header: str | None = None  # x-amzn-ErrorType of the last answer
 
     def close(self) -> None:
         self.conn.close()
 
-    def call(self, operation: str, payload: dict, *, sign_body: bytes | None = None,
+    def call(self, operation: str, payload: dict | bytes, *, sign_body: bytes | None = None,
              credential: sigv4_verify.Credential | None = None,
-             amz_date: str | None = None, signed_headers: list[str] | None = None,
-             extra_headers: list[tuple[str, str]] | None = None,
-             unsigned: bool = False) -> tuple[int, dict]:
-        """POST `payload`; `sign_body` signs different bytes than those sent (tampering)."""
-        body = json.dumps(payload).encode()
+             extra_headers: list[tuple[str, str]] | None = None, unsigned: bool = False,
+             region: str = REGION, service: str = "secretsmanager",
+             **sign_options) -> tuple[int, dict]:
+        """POST `payload` (an object, or raw body bytes) and return (status, parsed answer).
+
+        `sign_body` signs other bytes than those sent (tampering); `sign_options` go to
+        sigv4_verify.sign_request (amz_date, signed_headers).
+        """
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         headers = [("Host", f"127.0.0.1:{self.port}"), ("Content-Type", JSON_TYPE),
                    ("X-Amz-Target", f"secretsmanager.{operation}")] + (extra_headers or [])
         if not unsigned:
             headers = sigv4_verify.sign_request(
                 "POST", "/", headers, body if sign_body is None else sign_body,
-                credential or sigv4_verify.Credential(ACCESS_KEY, SECRET_KEY), REGION,
-                "secretsmanager", amz_date=amz_date, signed_headers=signed_headers)
+                credential or sigv4_verify.Credential(ACCESS_KEY, SECRET_KEY), region, service,
+                **sign_options)
         self.conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
         for name, value in headers:
             self.conn.putheader(name, value)
@@ -197,8 +207,7 @@ class RawClient:
         self.conn.endheaders(body)
         response = self.conn.getresponse()
         data = json.loads(response.read() or b"null")
-        if response.status != 200:
-            self.last_error_header = response.getheader("x-amzn-ErrorType")
+        self.last_error_header = response.getheader("x-amzn-ErrorType")
         return response.status, data
 
 
@@ -212,32 +221,42 @@ class SigV4TestSuiteTest(unittest.TestCase):
 
 
 class SecretsManagerTestBase(unittest.TestCase):
-    """One Secrets Manager server (and a Lambda stand-in running FAKE_ROTATOR) per class."""
+    """One Secrets Manager server per class; with `with_lambda`, also a Lambda stand-in running
+    FAKE_ROTATOR as the rotation function."""
+
+    with_lambda = False
 
     @classmethod
     def setUpClass(cls) -> None:
         cls.workdir = tempfile.mkdtemp(prefix="sm-test-")
         cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        # The two servers need each other's address: reserve the Lambda port first.
+        lambda_port = free_port()
+        cls.sm = ServerProcess(SM_SERVER, [
+            "--credentials", f"{ACCESS_KEY}:{SECRET_KEY}",
+            "--credentials", f"{TOKEN_ACCESS_KEY}:{TOKEN_SECRET_KEY}:{SESSION_TOKEN}",
+            "--log", os.path.join(cls.workdir, "sm.log"),
+            *([f"--lambda-endpoint=http://127.0.0.1:{lambda_port}"] if cls.with_lambda else [])],
+            cls.workdir, "sm")
+        cls.addClassCleanup(cls.sm.stop)
+        if cls.with_lambda:
+            cls.start_lambda(lambda_port)
+
+    @classmethod
+    def start_lambda(cls, port: int) -> None:
         cls.function_dir = os.path.join(cls.workdir, "function")
         os.mkdir(cls.function_dir)
         bootstrap = os.path.join(cls.function_dir, "bootstrap")
         with open(bootstrap, "w", encoding="utf-8") as f:
             f.write(FAKE_ROTATOR.format(python=sys.executable))
         os.chmod(bootstrap, 0o755)
-        lambda_port = free_port()
-        cls.sm = ServerProcess(SM_SERVER, [
-            "--credentials", f"{ACCESS_KEY}:{SECRET_KEY}",
-            "--credentials", f"{TOKEN_ACCESS_KEY}:{TOKEN_SECRET_KEY}:{SESSION_TOKEN}",
-            "--lambda-endpoint", f"http://127.0.0.1:{lambda_port}",
-            "--log", os.path.join(cls.workdir, "sm.log")], cls.workdir, "sm")
-        cls.addClassCleanup(cls.sm.stop)
         env = cli_env(cls.workdir, ACCESS_KEY, SECRET_KEY) | {"AWS_CLI": AWS_CLI,
                                                                "SM_ENDPOINT": cls.sm.url}
-        cls.lam = ServerProcess(LAMBDA_SERVER, [
-            "--port", str(lambda_port), "--bootstrap", bootstrap, "--clean-env", "--timeout", "60",
+        lam = ServerProcess(LAMBDA_SERVER, [
+            "--port", str(port), "--bootstrap", bootstrap, "--clean-env", "--timeout", "60",
             "--child-log", os.path.join(cls.workdir, "function.log"),
             *[f"--env={key}={value}" for key, value in env.items()]], cls.workdir, "lambda")
-        cls.addClassCleanup(cls.lam.stop)
+        cls.addClassCleanup(lam.stop)
 
     def setUp(self) -> None:
         self.raw = RawClient(self.sm.port)
@@ -258,16 +277,26 @@ class SecretsManagerTestBase(unittest.TestCase):
 
     def ok(self, *args: str, **kwargs) -> dict:
         """Run the CLI and require success; return its output."""
-        result = self.aws(*args, **kwargs)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.output or {}
+        return self.succeeded(self.aws(*args, **kwargs))
 
     def fails(self, error_type: str, *args: str, **kwargs) -> str:
         """Run the CLI and require AWS error `error_type`; return the CLI's message."""
-        result = self.aws(*args, **kwargs)
+        return self.failed(error_type, self.aws(*args, **kwargs))
+
+    def succeeded(self, result: CliResult) -> dict:
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.output or {}
+
+    def failed(self, error_type: str, result: CliResult) -> str:
         self.assertNotEqual(result.returncode, 0)
         self.assertEqual(result.error_type, error_type, result.stderr)
         return result.stderr
+
+    @staticmethod
+    def concurrently(*calls: Callable[[], CliResult]) -> list[CliResult]:
+        """Run independent CLI calls at once (the CLI's start-up time dominates these tests)."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda call: call(), calls))
 
     def raw_ok(self, operation: str, payload: dict) -> dict:
         status, body = self.raw.call(operation, payload)
@@ -291,6 +320,8 @@ class SecretsManagerTestBase(unittest.TestCase):
 class SecretsManagerCliTest(SecretsManagerTestBase):
     """The operations as the AWS CLI uses them."""
 
+    with_lambda = True
+
     def test_create_describe_get(self) -> None:
         name = self.new_name("app/db")
         created = self.ok("create-secret", "--name", name, "--secret-string", '{"password":"a"}',
@@ -298,19 +329,25 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         self.assertRegex(created["ARN"], ARN_PATTERN.format(re.escape(name)))
         self.assertEqual(created["Name"], name)
         v1 = created["VersionId"]
-        described = self.ok("describe-secret", "--secret-id", created["ARN"])
+        get = ["get-secret-value", "--secret-id", name]
+        described, *values, pending, duplicate, unknown = self.concurrently(
+            lambda: self.aws("describe-secret", "--secret-id", created["ARN"]),
+            lambda: self.aws(*get),
+            lambda: self.aws(*get, "--version-stage", "AWSCURRENT"),
+            lambda: self.aws(*get, "--version-id", v1),
+            lambda: self.aws(*get, "--version-stage", "AWSPENDING"),
+            lambda: self.aws("create-secret", "--name", name, "--secret-string", "x"),
+            lambda: self.aws("describe-secret", "--secret-id", name + "-nope"))
+        described = self.succeeded(described)
         self.assertEqual(described["VersionIdsToStages"], {v1: ["AWSCURRENT"]})
         self.assertEqual((described["RotationEnabled"], described["Description"]),
                          (False, "test secret"))
-        for args in ([], ["--version-stage", "AWSCURRENT"], ["--version-id", v1]):
-            value = self.ok("get-secret-value", "--secret-id", name, *args)
+        for value in map(self.succeeded, values):
             self.assertEqual((value["SecretString"], value["VersionId"], value["VersionStages"]),
                              ('{"password":"a"}', v1, ["AWSCURRENT"]))
-        self.fails("ResourceNotFoundException", "get-secret-value", "--secret-id", name,
-                   "--version-stage", "AWSPENDING")
-        self.fails("ResourceExistsException", "create-secret", "--name", name,
-                   "--secret-string", "x")
-        self.fails("ResourceNotFoundException", "describe-secret", "--secret-id", name + "-nope")
+        self.failed("ResourceNotFoundException", pending)
+        self.failed("ResourceExistsException", duplicate)
+        self.failed("ResourceNotFoundException", unknown)
 
     def test_put_secret_value_is_idempotent_per_token(self) -> None:
         name, _, v1 = self.create("put")
@@ -318,9 +355,11 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         put = ["put-secret-value", "--secret-id", name, "--client-request-token", token]
         first = self.ok(*put, "--secret-string", "two")
         self.assertEqual((first["VersionId"], first["VersionStages"]), (token, ["AWSCURRENT"]))
-        self.assertEqual(self.ok(*put, "--secret-string", "two")["VersionStages"], ["AWSCURRENT"])
+        same, other = self.concurrently(lambda: self.aws(*put, "--secret-string", "two"),
+                                        lambda: self.aws(*put, "--secret-string", "three"))
+        self.assertEqual(self.succeeded(same)["VersionStages"], ["AWSCURRENT"])
         self.assertIn("You can't modify an existing version",
-                      self.fails("ResourceExistsException", *put, "--secret-string", "three"))
+                      self.failed("ResourceExistsException", other))
         versions = self.ok("list-secret-version-ids", "--secret-id", name)["Versions"]
         self.assertEqual({v["VersionId"]: v["VersionStages"] for v in versions},
                          {v1: ["AWSPREVIOUS"], token: ["AWSCURRENT"]})
@@ -336,46 +375,60 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         self.assertIn(v1, message)
         self.ok(*move, "--remove-from-version-id", v1)
         self.assertEqual(self.stages(name), {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT", "AWSPENDING"]})
-        previous = self.ok("get-secret-value", "--secret-id", name, "--version-stage",
-                           "AWSPREVIOUS")
-        self.assertEqual(previous["VersionId"], v1)
-        self.fails("InvalidParameterException", "update-secret-version-stage", "--secret-id",
-                   name, "--version-stage", "AWSCURRENT", "--remove-from-version-id", v2)
+        previous, remove_current = self.concurrently(
+            lambda: self.aws("get-secret-value", "--secret-id", name, "--version-stage",
+                             "AWSPREVIOUS"),
+            lambda: self.aws("update-secret-version-stage", "--secret-id", name, "--version-stage",
+                             "AWSCURRENT", "--remove-from-version-id", v2))
+        self.assertEqual(self.succeeded(previous)["VersionId"], v1)
+        self.failed("InvalidParameterException", remove_current)
         # Rolling back swaps AWSPREVIOUS onto the version that loses AWSCURRENT.
         self.raw_ok("UpdateSecretVersionStage", {"SecretId": name, "VersionStage": "AWSCURRENT",
                                                  "MoveToVersionId": v1, "RemoveFromVersionId": v2})
         self.assertEqual(self.stages(name), {v1: ["AWSCURRENT"], v2: ["AWSPENDING", "AWSPREVIOUS"]})
 
     def test_get_random_password(self) -> None:
-        password = self.ok("get-random-password", "--password-length", "64",
-                           "--exclude-punctuation", "--exclude-characters", "abcXYZ")["RandomPassword"]
+        excluding, short, nothing_left = self.concurrently(
+            lambda: self.aws("get-random-password", "--password-length", "64",
+                             "--exclude-punctuation", "--exclude-characters", "abcXYZ"),
+            lambda: self.aws("get-random-password", "--password-length", "4"),
+            lambda: self.aws("get-random-password", "--exclude-lowercase", "--exclude-uppercase",
+                             "--exclude-numbers", "--exclude-punctuation"))
+        password = self.succeeded(excluding)["RandomPassword"]
         self.assertEqual(len(password), 64)
         self.assertRegex(password, r"^[d-zA-W0-9]+$")
-        short = self.ok("get-random-password", "--password-length", "4")["RandomPassword"]
+        short = self.succeeded(short)["RandomPassword"]
         for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"):
             self.assertRegex(short, pattern, "each included type is present")
-        self.fails("InvalidParameterException", "get-random-password", "--exclude-lowercase",
-                   "--exclude-uppercase", "--exclude-numbers", "--exclude-punctuation")
+        self.failed("InvalidParameterException", nothing_left)
 
     def test_delete_secret(self) -> None:
         name, _, _ = self.create("delete")
         deleted = self.ok("delete-secret", "--secret-id", name, "--recovery-window-in-days", "7")
         self.assertIn("DeletionDate", deleted)
-        self.assertIn("DeletedDate", self.ok("describe-secret", "--secret-id", name))
-        self.fails("InvalidRequestException", "get-secret-value", "--secret-id", name)
+        described, value = self.concurrently(
+            lambda: self.aws("describe-secret", "--secret-id", name),
+            lambda: self.aws("get-secret-value", "--secret-id", name))
+        self.assertIn("DeletedDate", self.succeeded(described))
+        self.failed("InvalidRequestException", value)
         self.ok("delete-secret", "--secret-id", name, "--force-delete-without-recovery")
-        self.fails("ResourceNotFoundException", "describe-secret", "--secret-id", name)
+        status, body = self.raw.call("DescribeSecret", {"SecretId": name})
+        self.assertEqual((status, body["__type"]), (400, "ResourceNotFoundException"))
 
     def test_signature_and_credential_failures(self) -> None:
         args = ["get-random-password"]
-        self.assertIn("does not match", self.fails("InvalidSignatureException", *args,
-                                                   secret_key="wrong"))
-        self.fails("UnrecognizedClientException", *args, access_key="AKIDUNKNOWN")
-        self.fails("UnrecognizedClientException", *args, access_key=TOKEN_ACCESS_KEY,
-                   secret_key=TOKEN_SECRET_KEY)
-        self.ok(*args, access_key=TOKEN_ACCESS_KEY, secret_key=TOKEN_SECRET_KEY,
-                token=SESSION_TOKEN)
-        self.assertIn("region", self.fails("InvalidSignatureException", *args, region="eu-west-1"))
+        wrong_secret, unknown_key, no_token, with_token, wrong_region = self.concurrently(
+            lambda: self.aws(*args, secret_key="wrong"),
+            lambda: self.aws(*args, access_key="AKIDUNKNOWN"),
+            lambda: self.aws(*args, access_key=TOKEN_ACCESS_KEY, secret_key=TOKEN_SECRET_KEY),
+            lambda: self.aws(*args, access_key=TOKEN_ACCESS_KEY, secret_key=TOKEN_SECRET_KEY,
+                             token=SESSION_TOKEN),
+            lambda: self.aws(*args, region="eu-west-1"))
+        self.assertIn("does not match", self.failed("InvalidSignatureException", wrong_secret))
+        self.failed("UnrecognizedClientException", unknown_key)
+        self.failed("UnrecognizedClientException", no_token)
+        self.succeeded(with_token)
+        self.assertIn("region", self.failed("InvalidSignatureException", wrong_region))
 
     def test_tampered_body_is_rejected(self) -> None:
         name, _, _ = self.create("tamper")
@@ -404,11 +457,11 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         current = self.raw_ok("GetSecretValue", {"SecretId": name})
         self.assertEqual(json.loads(current["SecretString"]), {"password": "pw-" + v2})
 
-        self.set_failing_step("setSecret")
+        self.set_failing_step("createSecret")
         message = self.fails("RotationFailedException", "rotate-secret", "--secret-id", name)
-        self.assertIn("rotation step setSecret failed: FakeRotationError", message)
+        self.assertIn("rotation step createSecret failed: FakeRotationError", message)
         v3 = next(v for v, s in self.stages(name).items() if s == ["AWSPENDING"])
-        self.assertEqual([e["Step"] for e in self.events(v3)], ["createSecret", "setSecret"])
+        self.assertEqual([e["Step"] for e in self.events(v3)], ["createSecret"])
         self.assertEqual(self.stages(name), {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"],
                                              v3: ["AWSPENDING"]})
         self.check_rotation_token(name, v3, self.events(v3)[0]["RotationToken"])
@@ -418,12 +471,13 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         self.set_failing_step(None)
         self.assertEqual(self.ok("rotate-secret", "--secret-id", name, "--client-request-token",
                                  v3)["VersionId"], v3)
-        self.assertEqual([e["Step"] for e in self.events(v3)][2:],
+        self.assertEqual([e["Step"] for e in self.events(v3)][1:],
                          ["createSecret", "setSecret", "testSecret", "finishSecret"])
         self.assertEqual(self.stages(name), {v2: ["AWSPREVIOUS"], v3: ["AWSCURRENT", "AWSPENDING"]})
 
     def check_rotation_token(self, name: str, version_id: str, rotation_token: str) -> None:
-        """PutSecretValue's RotationToken must be the one issued for the rotation in progress."""
+        """PutSecretValue's RotationToken must be the one issued for the rotation in progress;
+        the value goes into the empty AWSPENDING version."""
         put = {"SecretId": name, "ClientRequestToken": version_id,
                "SecretString": json.dumps({"password": "pw-" + version_id})}
         status, body = self.raw.call("PutSecretValue", put | {"RotationToken": "wrong"})
@@ -502,6 +556,9 @@ class RawProtocolTest(SecretsManagerTestBase):
              "UnrecognizedClientException"),
             (dict(extra_headers=[("X-Amz-Content-Sha256", "0" * 64)]),
              "InvalidSignatureException"),
+            (dict(service="sts"), "InvalidSignatureException"),
+            (dict(unsigned=True, extra_headers=[("Authorization", "AWS4-HMAC-SHA256 Credential=x")]),
+             "IncompleteSignatureException"),
         ]
         for kwargs, error_type in cases:
             with self.subTest(**{k: str(v) for k, v in kwargs.items()}):
@@ -515,6 +572,7 @@ class RawProtocolTest(SecretsManagerTestBase):
     def test_request_errors(self) -> None:
         name, _, _ = self.create("errors")
         checks = [
+            ("DescribeSecret", b'{"SecretId": ', "SerializationException"),
             ("NoSuchOperation", {}, "UnknownOperationException"),
             ("DescribeSecret", {}, "InvalidParameterException"),
             ("DescribeSecret", {"SecretId": 5}, "SerializationException"),
@@ -522,6 +580,8 @@ class RawProtocolTest(SecretsManagerTestBase):
             ("PutSecretValue", {"SecretId": name, "ClientRequestToken": str(uuid.uuid4()),
                                 "SecretString": "x" * 65537}, "InvalidParameterException"),
             ("RotateSecret", {"SecretId": name}, "InvalidRequestException"),
+            ("RotateSecret", {"SecretId": name, "RotationLambdaARN": FUNCTION_ARN},
+             "InvalidRequestException"),  # this server has no --lambda-endpoint
             ("UpdateSecretVersionStage", {"SecretId": name, "VersionStage": "AWSCURRENT",
                                           "MoveToVersionId": str(uuid.uuid4())},
              "ResourceNotFoundException"),
@@ -530,6 +590,12 @@ class RawProtocolTest(SecretsManagerTestBase):
             with self.subTest(operation=operation, payload=str(payload)[:80]):
                 status, body = self.raw.call(operation, payload)
                 self.assertEqual((status, body["__type"]), (400, error_type), body)
+
+    def test_announces_port_and_exits_cleanly_on_sigterm(self) -> None:
+        server = ServerProcess(SM_SERVER, ["--credentials", "AK:SK"], self.workdir, "extra-sm")
+        self.addCleanup(server.stop)
+        self.assertEqual(server.stdout(), f"listening on 127.0.0.1:{server.port}\n")
+        self.assertEqual(server.stop(), 0)
 
     def test_binary_value_and_empty_secret(self) -> None:
         name = self.new_name("binary")

@@ -1,0 +1,203 @@
+#include "tests/support/local_aws.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "base/json.h"
+
+namespace secret_rotator::testing {
+namespace {
+
+// Waits until `path` holds a port number written by a server; returns it.
+int WaitForPortFile(const std::string& path, BackgroundProcess& process, const std::string& log) {
+  for (int i = 0; i < 200; ++i) {
+    const std::string text = ReadFile(path);
+    if (!text.empty()) return std::stoi(text);
+    if (!process.Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  throw std::runtime_error("server did not start; its log:\n" + ReadFile(log));
+}
+
+}  // namespace
+
+std::string AwsCliPath() {
+  if (const char* configured = std::getenv("AWS_CLI"); configured != nullptr && *configured) {
+    return configured;
+  }
+  return "/usr/bin/aws";
+}
+
+LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
+  dir_ = MakeTempDir("local_aws");
+  Result<std::unique_ptr<http::Client>> http = http::NewCurlClient();
+  if (!http.ok()) throw std::runtime_error(http.status().message());
+  http_ = std::move(http).value();
+
+  // The function must know the Secrets Manager port before the Lambda
+  // service starts it, and Secrets Manager must know the Lambda service's
+  // address: pick Secrets Manager's port first.
+  const int secrets_manager_port = FreeLoopbackPort();
+  secrets_manager_url_ = "http://127.0.0.1:" + std::to_string(secrets_manager_port);
+
+  std::vector<std::string> lambda_args = {
+      PYTHON3,       std::string(SOURCE_DIR) + "/local/lambda_runtime_server.py",
+      "--bootstrap", options_.bootstrap,
+      "--port-file", dir_ + "/lambda.port",
+      "--child-log", dir_ + "/function.log",
+      "--timeout",   std::to_string(options_.timeout_seconds),
+      "--region",    kLocalRegion};
+  if (options_.clean_env) lambda_args.push_back("--clean-env");
+  for (const auto& [name, value] : FunctionEnvironment()) {
+    lambda_args.push_back("--env");
+    lambda_args.push_back(name + "=" + value);
+  }
+  lambda_ = std::make_unique<BackgroundProcess>(lambda_args, ProcessOptions{},
+                                                dir_ + "/lambda_server.log");
+  lambda_url_ =
+      "http://127.0.0.1:" +
+      std::to_string(WaitForPortFile(dir_ + "/lambda.port", *lambda_, dir_ + "/lambda_server.log"));
+
+  secrets_manager_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{
+          PYTHON3, std::string(SOURCE_DIR) + "/local/secretsmanager_server.py", "--port",
+          std::to_string(secrets_manager_port), "--port-file", dir_ + "/secretsmanager.port",
+          "--region", kLocalRegion, "--credentials",
+          std::string(kLocalAccessKey) + ":" + kLocalSecretKey, "--lambda-endpoint", lambda_url_},
+      ProcessOptions{}, dir_ + "/secretsmanager_server.log");
+  WaitForPortFile(dir_ + "/secretsmanager.port", *secrets_manager_,
+                  dir_ + "/secretsmanager_server.log");
+}
+
+LocalAws::~LocalAws() {
+  secrets_manager_.reset();
+  lambda_.reset();
+  std::error_code ignored;
+  if (std::getenv("KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir_, ignored);
+}
+
+std::map<std::string, std::string> LocalAws::FunctionEnvironment() const {
+  std::map<std::string, std::string> env = {
+      {"AWS_ACCESS_KEY_ID", kLocalAccessKey},
+      {"AWS_SECRET_ACCESS_KEY", kLocalSecretKey},
+      {"AWS_REGION", kLocalRegion},
+      {"SECRETS_MANAGER_ENDPOINT", secrets_manager_url_},
+  };
+  for (const auto& [name, value] : options_.function_env) env[name] = value;
+  return env;
+}
+
+ProcessResult LocalAws::Aws(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {AwsCliPath(), "--endpoint-url", secrets_manager_url_, "--output",
+                                   "json",       "--region",       kLocalRegion};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions options;
+  options.env = {{"AWS_ACCESS_KEY_ID", kLocalAccessKey},
+                 {"AWS_SECRET_ACCESS_KEY", kLocalSecretKey},
+                 {"AWS_CONFIG_FILE", "/nonexistent"},
+                 {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"},
+                 {"AWS_PAGER", ""},
+                 {"AWS_MAX_ATTEMPTS", "1"}};
+  return RunProcess(argv, options);
+}
+
+Json::Value LocalAws::AwsJson(const std::vector<std::string>& args) const {
+  const ProcessResult result = Aws(args);
+  if (result.exit_code != 0) {
+    throw std::runtime_error("aws " + args.at(0) + " " + args.at(1) + " failed (" +
+                             std::to_string(result.exit_code) + "): " + result.err);
+  }
+  if (result.out.empty()) return Json::Value();
+  return ParseJson(result.out, "aws output", "Test").value();
+}
+
+std::string LocalAws::CreateSecret(const std::string& name,
+                                   const std::string& secret_string) const {
+  return AwsJson({"secretsmanager", "create-secret", "--name", name, "--secret-string",
+                  secret_string})["ARN"]
+      .asString();
+}
+
+ProcessResult LocalAws::RotateSecret(const std::string& secret_id) const {
+  return Aws({"secretsmanager", "rotate-secret", "--secret-id", secret_id, "--rotation-lambda-arn",
+              kFunctionArn});
+}
+
+std::string LocalAws::ValueAt(const std::string& secret_id, const std::string& stage) const {
+  return AwsJson({"secretsmanager", "get-secret-value", "--secret-id", secret_id, "--version-stage",
+                  stage})["SecretString"]
+      .asString();
+}
+
+std::map<std::string, std::vector<std::string>> LocalAws::Stages(
+    const std::string& secret_id) const {
+  const Json::Value versions =
+      AwsJson({"secretsmanager", "list-secret-version-ids", "--secret-id", secret_id})["Versions"];
+  std::map<std::string, std::vector<std::string>> stages;
+  for (const Json::Value& version : versions) {
+    std::vector<std::string>& labels = stages[version["VersionId"].asString()];
+    for (const Json::Value& label : version["VersionStages"]) labels.push_back(label.asString());
+    std::sort(labels.begin(), labels.end());
+  }
+  return stages;
+}
+
+std::string LocalAws::VersionWithStage(const std::string& secret_id,
+                                       const std::string& stage) const {
+  for (const auto& [version, labels] : Stages(secret_id)) {
+    if (std::find(labels.begin(), labels.end(), stage) != labels.end()) return version;
+  }
+  return "";
+}
+
+Result<http::Response> LocalAws::Post(const std::string& url, const std::string& body) const {
+  http::Request request;
+  request.method = "POST";
+  request.url = url;
+  request.body = body;
+  request.timeout = std::chrono::seconds(options_.timeout_seconds + 30);
+  request.headers = {{"Content-Type", "application/json"}};
+  return http_->Send(request);
+}
+
+Json::Value LocalAws::GetJson(const std::string& url) const {
+  http::Request request;
+  request.url = url;
+  request.timeout = std::chrono::seconds(10);
+  Result<http::Response> response = http_->Send(request);
+  if (!response.ok()) throw std::runtime_error(response.status().message());
+  return ParseJson(response->body, url, "Test").value();
+}
+
+std::string LocalAws::Invoke(const std::string& event, bool* function_error) const {
+  Result<http::Response> response =
+      Post(lambda_url_ + "/2015-03-31/functions/rotator/invocations", event);
+  if (!response.ok()) throw std::runtime_error("invoke failed: " + response.status().message());
+  if (function_error != nullptr) {
+    *function_error = response->FindHeader("X-Amz-Function-Error") != nullptr;
+  }
+  return response->body;
+}
+
+Json::Value LocalAws::Requests() const { return GetJson(secrets_manager_url_ + "/_test/requests"); }
+
+void LocalAws::ClearRequests() const {
+  (void)Post(secrets_manager_url_ + "/_test/requests/clear", "");
+}
+
+void LocalAws::QueueFaults(const Json::Value& faults) const {
+  (void)Post(secrets_manager_url_ + "/_test/faults", WriteJson(faults));
+}
+
+Json::Value LocalAws::LambdaStats() const { return GetJson(lambda_url_ + "/_test/stats"); }
+
+std::string LocalAws::FunctionLog() const { return ReadFile(dir_ + "/function.log"); }
+
+std::string LocalAws::ServerLogs() const {
+  return ReadFile(dir_ + "/lambda_server.log") + ReadFile(dir_ + "/secretsmanager_server.log");
+}
+
+}  // namespace secret_rotator::testing

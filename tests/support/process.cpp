@@ -1,0 +1,141 @@
+#include "tests/support/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace secret_rotator::testing {
+namespace {
+
+std::vector<std::string> Environment(const ProcessOptions& options) {
+  std::map<std::string, std::string> variables;
+  if (!options.clean_env) {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const std::string text = *entry;
+      const auto equals = text.find('=');
+      if (equals != std::string::npos) variables[text.substr(0, equals)] = text.substr(equals + 1);
+    }
+  }
+  for (const auto& [name, value] : options.env) variables[name] = value;
+  std::vector<std::string> out;
+  for (const auto& [name, value] : variables) out.push_back(name + "=" + value);
+  return out;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Forks and execs; in the child, fds 0/1/2 come from the given paths.
+pid_t Spawn(const std::vector<std::string>& argv, const ProcessOptions& options,
+            const std::string& stdin_path, const std::string& stdout_path,
+            const std::string& stderr_path) {
+  std::vector<std::string> args = argv;
+  std::vector<std::string> env = Environment(options);
+  std::vector<char*> arg_pointers = Pointers(args);
+  std::vector<char*> env_pointers = Pointers(env);
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::setpgid(0, 0);
+  const int in = ::open(stdin_path.c_str(), O_RDONLY);
+  const int out = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  const int err = stderr_path == stdout_path
+                      ? out
+                      : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  ::dup2(in, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+  ::_exit(127);
+}
+
+int ExitCode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "_XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  const std::string dir = MakeTempDir("run");
+  WriteFile(dir + "/in", options.stdin_data);
+  const pid_t pid = Spawn(argv, options, dir + "/in", dir + "/out", dir + "/err");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ProcessResult result{ExitCode(status), ReadFile(dir + "/out"), ReadFile(dir + "/err")};
+  std::filesystem::remove_all(dir);
+  return result;
+}
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const ProcessOptions& options, const std::string& log_path) {
+  pid_ = Spawn(argv, options, "/dev/null", log_path, log_path);
+}
+
+bool BackgroundProcess::Running() {
+  int status = 0;
+  return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != 0) {
+      ::kill(-pid_, SIGKILL);  // anything it left behind in its group
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(-pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+}  // namespace secret_rotator::testing

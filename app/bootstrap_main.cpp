@@ -131,7 +131,7 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   if (!aws_config.ok()) return aws_config.status();
   Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment();
   if (!rotation_config.ok()) return rotation_config.status();
-  Result<std::unique_ptr<http::Client>> http = http::NewCurlClient();
+  Result<std::unique_ptr<http::Client>> http = http::NewClient();
   if (!http.ok()) return http.status();
   Function function;
   function.secrets =
@@ -169,7 +169,7 @@ int RunLocal(const CommandLine& command, const strategies::StrategyRegistry& eng
 }
 
 int RunLambda(const std::string& api_address, const strategies::StrategyRegistry& engines) {
-  Result<std::unique_ptr<http::Client>> runtime_http = http::NewCurlClient();
+  Result<std::unique_ptr<http::Client>> runtime_http = http::NewClient();
   if (!runtime_http.ok()) {
     Log(LogLevel::kFatal, {}, "cannot start: " + runtime_http.status().message());
     return kExitFailure;
@@ -215,7 +215,7 @@ int BootstrapMain(int argc, char** argv, const strategies::StrategyRegistry& eng
       std::cerr << "bootstrap: " << log_config.status().message() << '\n';
       return kExitUsage;
     }
-    Result<std::unique_ptr<http::Client>> http = http::NewCurlClient();
+    Result<std::unique_ptr<http::Client>> http = http::NewClient();
     if (http.ok()) {
       (void)runtime::ReportInitError(**http, *api_address, "Runtime.ConfigurationError",
                                      log_config.status().message());

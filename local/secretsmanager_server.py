@@ -23,6 +23,7 @@ import re
 import secrets
 import signal
 import string
+import ssl
 import sys
 import threading
 import time
@@ -754,23 +755,27 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             params = None
         status, error_type, response = 200, None, None
+        reply: Params | None = None
         try:
             response = self._execute(operation, params, body)
-            self._send_aws(200, response)
+            reply = response
         except ServiceError as exc:
             status, error_type = exc.status, exc.error_type
-            self._send_aws(status, {"__type": exc.error_type, "message": exc.message}, error_type)
+            reply = {"__type": exc.error_type, "message": exc.message}
         except ConnectionClosed:
             status, error_type = 0, "ConnectionClosed"
             self.close_connection = True
         except Exception:  # a bug in this server: report it, keep serving
             LOG.error("internal error in %s:\n%s", operation, traceback.format_exc())
             status, error_type = 500, "InternalServiceError"
-            self._send_aws(500, {"__type": error_type, "message": "internal server error"},
-                           error_type)
+            reply = {"__type": error_type, "message": "internal server error"}
+        # Record before answering, so a client that reads the journal right
+        # after its answer sees its own request.
         entry = journal_entry(operation or target, params if isinstance(params, dict) else {},
                               status, error_type, response)
         self.server.controls.record(entry)
+        if reply is not None:
+            self._send_aws(status, reply, error_type)
         LOG.info("%s", " ".join(f"{key}={value}" for key, value in entry.items()))
 
     def _execute(self, operation: str, params: Any, body: bytes) -> Params:
@@ -857,7 +862,11 @@ def main(argv: list[str]) -> int:
                         help="ACCESS_KEY:SECRET_KEY[:SESSION_TOKEN], repeatable")
     parser.add_argument("--lambda-endpoint")
     parser.add_argument("--log")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert")
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     try:
         credentials = parse_credentials(args.credentials)
     except argparse.ArgumentTypeError as exc:
@@ -865,6 +874,12 @@ def main(argv: list[str]) -> int:
     setup_logging(args.log)
     server = SecretsManagerServer(args.port, args.region, args.account, credentials,
                                   args.lambda_endpoint)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake runs in each connection's own thread, on first read.
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
     serve(server, args.port_file)
     return 0
 

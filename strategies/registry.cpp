@@ -1,5 +1,7 @@
 #include "strategies/registry.h"
 
+#include "strategies/postgres_strategy.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -49,6 +51,7 @@ std::string StrategyRegistry::EngineNames() const {
 
 StrategyRegistry BuiltInRegistry() {
   StrategyRegistry registry;
+  AddPostgresEngines(registry);
   return registry;
 }
 

@@ -25,7 +25,7 @@ class SecretsManagerClientTest : public ::testing::Test {
     config.endpoint = ParseEndpoint(local_->secrets_manager_url()).value();
     config.credentials.access_key_id = testing::kLocalAccessKey;
     config.credentials.secret_access_key = Secret(secret_key);
-    return NewSecretsManagerClient(http::NewCurlClient().value(), std::move(config), retry);
+    return NewSecretsManagerClient(http::NewClient().value(), std::move(config), retry);
   }
 
   int CountRequests(const std::string& operation) {

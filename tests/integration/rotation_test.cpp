@@ -188,5 +188,45 @@ TEST_F(RotationTest, ABadSecretFailsCreateSecretAndChangesNothing) {
   }
 }
 
+TEST(HttpsRotation, TheFunctionVerifiesTheSecretsManagerCertificate) {
+  LocalAwsOptions options{TEST_BOOTSTRAP_PATH};
+  options.https = true;
+  LocalAws local(options);
+  ASSERT_EQ(local.secrets_manager_url().rfind("https://", 0), 0u);
+  const std::string db = local.dir() + "/db.json";
+  ASSERT_TRUE(testing::WriteFileDatabase(db, FileDatabase{{{"u", "pw"}}, 0}).ok());
+  const std::string arn = local.CreateSecret(
+      "https", R"({"engine":"testdb","host":")" + db + R"(","username":"u","password":"pw"})");
+  const testing::ProcessResult rotated = local.RotateSecret(arn);
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err << local.FunctionLog();
+  EXPECT_EQ(testing::ReadFileDatabase(db)->changes, 1);
+}
+
+TEST(HttpsRotation, AnUntrustedSecretsManagerCertificateStopsTheRotation) {
+  LocalAwsOptions options{TEST_BOOTSTRAP_PATH};
+  options.https = true;
+  LocalAws trusted(options);
+  // The function trusts another CA than the one that signed the endpoint's
+  // certificate: every call fails with a TLS error and nothing changes.
+  options.function_env["SSL_CERT_FILE"] = trusted.tls_dir() + "/other-ca.pem";
+  options.function_env["SECRETS_MANAGER_ENDPOINT"] = trusted.secrets_manager_url();
+  LocalAws function_only(options);
+  const std::string db = trusted.dir() + "/db.json";
+  ASSERT_TRUE(testing::WriteFileDatabase(db, FileDatabase{{{"u", "pw"}}, 0}).ok());
+  const std::string arn = trusted.CreateSecret(
+      "untrusted", R"({"engine":"testdb","host":")" + db + R"(","username":"u","password":"pw"})");
+  trusted.ClearRequests();
+  bool function_error = false;
+  const std::string response = function_only.Invoke(
+      R"({"SecretId":")" + arn +
+          R"(","ClientRequestToken":"11111111-2222-3333-4444-555555555555","Step":"createSecret"})",
+      &function_error);
+  EXPECT_TRUE(function_error);
+  const Json::Value error = ParseJson(response, "error", "T").value();
+  EXPECT_EQ(error["errorType"].asString(), "TlsError");
+  EXPECT_NE(error["errorMessage"].asString().find("did not verify"), std::string::npos);
+  EXPECT_EQ(trusted.Requests().size(), 0u) << "no request got through";
+}
+
 }  // namespace
 }  // namespace secret_rotator

@@ -33,15 +33,22 @@ std::string AwsCliPath() {
 
 LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
   dir_ = MakeTempDir("local_aws");
-  Result<std::unique_ptr<http::Client>> http = http::NewCurlClient();
-  if (!http.ok()) throw std::runtime_error(http.status().message());
-  http_ = std::move(http).value();
 
   // The function must know the Secrets Manager port before the Lambda
   // service starts it, and Secrets Manager must know the Lambda service's
   // address: pick Secrets Manager's port first.
   const int secrets_manager_port = FreeLoopbackPort();
-  secrets_manager_url_ = "http://127.0.0.1:" + std::to_string(secrets_manager_port);
+  secrets_manager_url_ = std::string(options_.https ? "https" : "http") +
+                         "://127.0.0.1:" + std::to_string(secrets_manager_port);
+  if (options_.https) {
+    const ProcessResult made = RunProcess(
+        {"/bin/bash", std::string(SOURCE_DIR) + "/tests/servers/make_tls.sh", tls_dir()});
+    if (made.exit_code != 0) throw std::runtime_error("make_tls.sh failed: " + made.err);
+  }
+  Result<std::unique_ptr<http::Client>> http =
+      http::NewClient({options_.https ? tls_dir() + "/ca.pem" : std::string()});
+  if (!http.ok()) throw std::runtime_error(http.status().message());
+  http_ = std::move(http).value();
 
   std::vector<std::string> lambda_args = {
       PYTHON3,       std::string(SOURCE_DIR) + "/local/lambda_runtime_server.py",
@@ -61,13 +68,26 @@ LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
       "http://127.0.0.1:" +
       std::to_string(WaitForPortFile(dir_ + "/lambda.port", *lambda_, dir_ + "/lambda_server.log"));
 
-  secrets_manager_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{
-          PYTHON3, std::string(SOURCE_DIR) + "/local/secretsmanager_server.py", "--port",
-          std::to_string(secrets_manager_port), "--port-file", dir_ + "/secretsmanager.port",
-          "--region", kLocalRegion, "--credentials",
-          std::string(kLocalAccessKey) + ":" + kLocalSecretKey, "--lambda-endpoint", lambda_url_},
-      ProcessOptions{}, dir_ + "/secretsmanager_server.log");
+  std::vector<std::string> secrets_manager_args = {
+      PYTHON3,
+      std::string(SOURCE_DIR) + "/local/secretsmanager_server.py",
+      "--port",
+      std::to_string(secrets_manager_port),
+      "--port-file",
+      dir_ + "/secretsmanager.port",
+      "--region",
+      kLocalRegion,
+      "--credentials",
+      std::string(kLocalAccessKey) + ":" + kLocalSecretKey,
+      "--lambda-endpoint",
+      lambda_url_};
+  if (options_.https) {
+    secrets_manager_args.insert(
+        secrets_manager_args.end(),
+        {"--tls-cert", tls_dir() + "/server.pem", "--tls-key", tls_dir() + "/server.key"});
+  }
+  secrets_manager_ = std::make_unique<BackgroundProcess>(secrets_manager_args, ProcessOptions{},
+                                                         dir_ + "/secretsmanager_server.log");
   WaitForPortFile(dir_ + "/secretsmanager.port", *secrets_manager_,
                   dir_ + "/secretsmanager_server.log");
 }
@@ -86,6 +106,7 @@ std::map<std::string, std::string> LocalAws::FunctionEnvironment() const {
       {"AWS_REGION", kLocalRegion},
       {"SECRETS_MANAGER_ENDPOINT", secrets_manager_url_},
   };
+  if (options_.https) env["SSL_CERT_FILE"] = tls_dir() + "/ca.pem";
   for (const auto& [name, value] : options_.function_env) env[name] = value;
   return env;
 }
@@ -101,6 +122,7 @@ ProcessResult LocalAws::Aws(const std::vector<std::string>& args) const {
                  {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"},
                  {"AWS_PAGER", ""},
                  {"AWS_MAX_ATTEMPTS", "1"}};
+  if (options_.https) options.env["AWS_CA_BUNDLE"] = tls_dir() + "/ca.pem";
   return RunProcess(argv, options);
 }
 

@@ -30,6 +30,9 @@ struct LocalAwsOptions {
   std::map<std::string, std::string> function_env;
   // Give the function only the Lambda variables and function_env (env -i).
   bool clean_env = false;
+  // Serve Secrets Manager over HTTPS with a certificate from a throwaway CA,
+  // which the function (SSL_CERT_FILE) and the AWS CLI are told to trust.
+  bool https = false;
   int timeout_seconds = 30;
 };
 
@@ -42,6 +45,8 @@ class LocalAws {
   const std::string& secrets_manager_url() const { return secrets_manager_url_; }
   const std::string& lambda_url() const { return lambda_url_; }
   const std::string& dir() const { return dir_; }
+  // With https: the folder of ca.pem, other-ca.pem, server.pem, server.key.
+  std::string tls_dir() const { return dir_ + "/tls"; }
   // The environment that points a bootstrap at the local Secrets Manager.
   std::map<std::string, std::string> FunctionEnvironment() const;
 

@@ -1,0 +1,224 @@
+#include "strategies/postgres_connection.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+
+namespace secret_rotator::strategies::postgres {
+namespace {
+
+constexpr std::string_view kCloneSuffix = "_clone";
+
+Status InvalidSecret(std::string message) {
+  return Status(StatusCode::kInvalidArgument, "InvalidSecret", std::move(message));
+}
+
+bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+bool Contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+// libpq messages end in a newline and may span lines (one per address tried).
+std::string OneLine(std::string_view detail) {
+  std::string line;
+  for (char c : detail) {
+    if (c == '\n' || c == '\r') {
+      if (!line.empty() && line.back() != ' ') line += "; ";
+    } else {
+      line += c;
+    }
+  }
+  while (!line.empty() && (line.back() == ' ' || line.back() == ';')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode) {
+  if (secret_ssl.has_value() && !*secret_ssl) return "disable";
+  switch (mode) {
+    case TlsMode::kVerifyFull:
+      return "verify-full";
+    case TlsMode::kVerifyCa:
+      return "verify-ca";
+    case TlsMode::kRequire:
+      return "require";
+    case TlsMode::kDisable:
+      return "disable";
+  }
+  return "verify-full";
+}
+
+std::optional<std::string> FindSystemCaBundle() {
+  static constexpr std::array<const char*, 2> kCandidates = {
+      "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu
+      "/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, Fedora, RHEL
+  };
+  for (const char* path : kCandidates) {
+    if (access(path, R_OK) == 0) return std::string(path);
+  }
+  return std::nullopt;
+}
+
+const std::string* ConnectionParameters::Find(std::string_view keyword) const {
+  for (const auto& [key, value] : keywords) {
+    if (key == keyword) return &value;
+  }
+  return nullptr;
+}
+
+Result<ConnectionParameters> BuildConnectionParameters(
+    const DbCredentials& credentials, const StrategyConfig& config,
+    std::chrono::milliseconds remaining, const std::optional<std::string>& system_ca_bundle) {
+  const std::string who = Describe(credentials);
+  if (remaining.count() <= 0) {
+    return Status(StatusCode::kDeadlineExceeded, "Timeout",
+                  "no time left in the invocation to connect as " + who);
+  }
+  if (credentials.username.empty()) return InvalidSecret("the secret's username is empty");
+  if (credentials.password.empty()) {
+    return InvalidSecret("the password of " + who + " is empty");
+  }
+  // libpq takes NUL-terminated strings: an embedded NUL would silently cut a
+  // value short and log in as someone else or with another password.
+  if (HasNul(credentials.host) || HasNul(credentials.username) ||
+      HasNul(credentials.password.reveal()) ||
+      (credentials.dbname && HasNul(*credentials.dbname))) {
+    return InvalidSecret("a field of the secret for " + who +
+                         " holds a NUL character, which PostgreSQL cannot use");
+  }
+
+  ConnectionParameters parameters;
+  parameters.connect_time = std::min(remaining, kMaxConnectTime);
+  parameters.sslmode = std::string(SslMode(credentials.ssl, config.tls_mode));
+  const bool verifies = parameters.sslmode == "verify-full" || parameters.sslmode == "verify-ca";
+  if (verifies) {
+    if (!config.tls_ca_file.empty()) {
+      if (access(config.tls_ca_file.c_str(), R_OK) != 0) {
+        return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
+                      "DB_TLS_CA_FILE names " + config.tls_ca_file +
+                          ", which cannot be read; set it to a readable PEM bundle of the CAs "
+                          "that sign the database's certificate");
+      }
+      parameters.ca_file = config.tls_ca_file;
+      parameters.ca_source = "DB_TLS_CA_FILE";
+    } else if (system_ca_bundle) {
+      parameters.ca_file = *system_ca_bundle;
+      parameters.ca_source = "the system CA bundle";
+    } else {
+      return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
+                    "sslmode " + parameters.sslmode + " must verify the certificate of " +
+                        credentials.host +
+                        " but no CA bundle was found: set DB_TLS_CA_FILE to a PEM bundle of "
+                        "the CAs that sign it (for RDS and Aurora, the RDS CA bundle)");
+    }
+  }
+
+  const int port = credentials.port == 0 ? kDefaultPort : credentials.port;
+  auto& keywords = parameters.keywords;
+  keywords.emplace_back("host", credentials.host);
+  keywords.emplace_back("port", std::to_string(port));
+  keywords.emplace_back("user", credentials.username);
+  keywords.emplace_back("dbname", credentials.dbname.value_or(std::string(kDefaultDbname)));
+  keywords.emplace_back("sslmode", parameters.sslmode);
+  if (!parameters.ca_file.empty()) keywords.emplace_back("sslrootcert", parameters.ca_file);
+  // A GSSAPI-encrypted session is not what the TLS settings describe; in
+  // Lambda there are no Kerberos credentials anyway.
+  keywords.emplace_back("gssencmode", "disable");
+  keywords.emplace_back("client_encoding", "UTF8");
+  keywords.emplace_back("application_name", "secret-rotator");
+  keywords.emplace_back("options", "-c statement_timeout=" + std::to_string(remaining.count()));
+  return parameters;
+}
+
+Status CheckRoleName(std::string_view name, std::string_view what) {
+  if (name.empty()) return InvalidSecret(std::string(what) + " has an empty name");
+  if (HasNul(name)) {
+    return InvalidSecret(std::string(what) + " has a NUL character in its name");
+  }
+  if (name.size() > kMaxRoleNameBytes) {
+    return InvalidSecret(
+        std::string(what) + " '" + std::string(name) + "' is " + std::to_string(name.size()) +
+        " bytes long; PostgreSQL role names hold at most " + std::to_string(kMaxRoleNameBytes) +
+        " bytes (longer names are truncated): use a shorter username");
+  }
+  return Status::Ok();
+}
+
+Result<AlternatingRoles> ResolveAlternatingRoles(std::string_view current_username,
+                                                 std::string_view pending_username) {
+  // The handler's rule (AlternateUsername): a name ending in "_clone" is the
+  // clone of the name without it; any other name is an original.
+  AlternatingRoles roles;
+  const bool current_is_clone =
+      current_username.size() > kCloneSuffix.size() && current_username.ends_with(kCloneSuffix);
+  if (current_is_clone) {
+    roles.clone = std::string(current_username);
+    roles.original =
+        std::string(current_username.substr(0, current_username.size() - kCloneSuffix.size()));
+    roles.pending_is_clone = false;
+  } else {
+    roles.original = std::string(current_username);
+    roles.clone = std::string(current_username) + std::string(kCloneSuffix);
+    roles.pending_is_clone = true;
+  }
+  const std::string& expected = roles.pending_is_clone ? roles.clone : roles.original;
+  if (pending_username != expected) {
+    return InvalidSecret("alternating users: the AWSPENDING user must be '" + expected +
+                         "' when the AWSCURRENT user is '" + std::string(current_username) +
+                         "', not '" + std::string(pending_username) + "'");
+  }
+  if (Status status = CheckRoleName(roles.original, "the original user"); !status.ok()) {
+    return status;
+  }
+  if (Status status = CheckRoleName(roles.clone, "the alternate user"); !status.ok()) {
+    return status;
+  }
+  return roles;
+}
+
+Status ConnectFailure(ConnectStage stage, std::string_view detail, const std::string& who,
+                      const ConnectionParameters& parameters) {
+  const std::string line = OneLine(detail);
+  switch (stage) {
+    case ConnectStage::kTls: {
+      std::string message = "TLS connection for " + who + " failed (sslmode " + parameters.sslmode +
+                            "): " + line + ". ";
+      if (!parameters.ca_file.empty()) {
+        message += "The server's certificate was checked against " + parameters.ca_file + " (" +
+                   parameters.ca_source +
+                   "). To fix: set DB_TLS_CA_FILE to the CA bundle that signed the "
+                   "server's certificate";
+        if (parameters.sslmode == "verify-full") {
+          message += ", or DB_TLS_MODE=verify-ca if the host name does not match it";
+        }
+        message +=
+            "; DB_TLS_MODE=require encrypts without verifying, and the secret's \"ssl\": false "
+            "turns TLS off. No plaintext connection was tried";
+      } else {
+        message +=
+            "To fix: enable TLS on the server, or set the secret's \"ssl\": false (or "
+            "DB_TLS_MODE=disable) to connect without TLS. No plaintext connection was tried";
+      }
+      return Status(StatusCode::kFailedPrecondition, "TlsError", std::move(message));
+    }
+    case ConnectStage::kLogin:
+      if (Contains(line, "authentication failed") || Contains(line, "pg_hba.conf") ||
+          Contains(line, "no password supplied")) {
+        return Status(StatusCode::kPermissionDenied, "DatabaseLoginFailed",
+                      "the server refused the login of " + who + ": " + line);
+      }
+      return Status(StatusCode::kFailedPrecondition, "DatabaseError",
+                    "the server refused the connection for " + who + ": " + line);
+    case ConnectStage::kTransport:
+      break;
+  }
+  return Status(StatusCode::kUnavailable, "ConnectionError",
+                "could not connect for " + who + ": " + line);
+}
+
+bool IsLoginRejected(const Status& status) { return status.Is("DatabaseLoginFailed"); }
+
+}  // namespace secret_rotator::strategies::postgres

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""A raw HTTP/1.1 server on 127.0.0.1 for testing the HTTP client's edge cases.
+
+Usage: http_test_server.py --port-file FILE [--tls-cert PEM --tls-key PEM]
+
+Routes (GET or POST):
+  /echo              200, JSON {"method","target","headers","body"}, Content-Length
+  /chunked           200, body "hello, chunked world" in three chunks plus a trailer
+  /close-delimited   200, no Content-Length, Connection: close, body until close
+  /interim           100 Continue, then 200 "after interim"
+  /slow?ms=N         waits N ms, then 200 "slow"
+  /then-close        200 "closing" with keep-alive framing, then closes the socket
+  /truncated         Content-Length 100, 10 bytes, close
+  /garbage           a line that is not HTTP, then close
+  /connections       200, the number of connections accepted so far
+"""
+import argparse
+import json
+import os
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+
+CONNECTIONS = 0
+LOCK = threading.Lock()
+
+
+def response(status: str, body: bytes, headers=()) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        global CONNECTIONS
+        with LOCK:
+            CONNECTIONS += 1
+        while True:
+            request_line = self.rfile.readline()
+            if not request_line:
+                return
+            method, target, _ = request_line.decode("latin-1").split(" ", 2)
+            headers = {}
+            while True:
+                line = self.rfile.readline().decode("latin-1")
+                if line in ("\r\n", "\n", ""):
+                    break
+                name, value = line.split(":", 1)
+                headers[name.strip()] = value.strip()
+            length = int(headers.get("Content-Length", "0"))
+            body = self.rfile.read(length) if length else b""
+            if not self.respond(method, target, headers, body):
+                return
+
+    def respond(self, method, target, headers, body) -> bool:
+        """Writes the answer; returns False when the connection must close."""
+        path, _, query = target.partition("?")
+        out = self.wfile
+        if path == "/echo":
+            payload = json.dumps({"method": method, "target": target, "headers": headers,
+                                  "body": body.decode("utf-8", "replace")}).encode()
+            out.write(response("200 OK", payload, ["Content-Type: application/json"]))
+        elif path == "/chunked":
+            out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"6\r\nhello,\r\n8;ext=1\r\n chunked\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+        elif path == "/close-delimited":
+            out.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")
+            return False
+        elif path == "/interim":
+            out.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            out.write(response("200 OK", b"after interim"))
+        elif path == "/slow":
+            ms = int(urllib.parse.parse_qs(query).get("ms", ["1000"])[0])
+            time.sleep(ms / 1000)
+            out.write(response("200 OK", b"slow"))
+        elif path == "/then-close":
+            out.write(response("200 OK", b"closing"))
+            out.flush()
+            return False
+        elif path == "/truncated":
+            out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+            return False
+        elif path == "/garbage":
+            out.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+            return False
+        elif path == "/connections":
+            out.write(response("200 OK", str(CONNECTIONS).encode()))
+        else:
+            out.write(response("404 Not Found", b"no such route"))
+        out.flush()
+        return True
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    args = parser.parse_args()
+    server = Server(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    temporary = args.port_file + ".tmp"
+    with open(temporary, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(temporary, args.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
 #include "strategies/registry.h"
 
+#include "strategies/mysql_strategy.h"
 #include "strategies/postgres_strategy.h"
 
 #include <algorithm>
@@ -51,6 +52,7 @@ std::string StrategyRegistry::EngineNames() const {
 
 StrategyRegistry BuiltInRegistry() {
   StrategyRegistry registry;
+  AddMySqlEngines(registry);
   AddPostgresEngines(registry);
   return registry;
 }

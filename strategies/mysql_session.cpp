@@ -1,0 +1,481 @@
+#include "strategies/mysql_session.h"
+
+#include <mysql.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+// MariaDB Connector/C (libmariadb, also behind Debian's libmysqlclient
+// compatibility package) and Oracle's libmysqlclient spell the TLS options
+// differently; everything else used here is common to both.
+#if defined(MARIADB_PACKAGE_VERSION_ID) || defined(MARIADB_BASE_VERSION)
+#define SECRET_ROTATOR_MARIADB_CONNECTOR 1
+#else
+#define SECRET_ROTATOR_MARIADB_CONNECTOR 0
+#if !defined(MYSQL_VERSION_ID) || MYSQL_VERSION_ID < 50711
+#error "libmysqlclient 5.7.11 or later is needed (MYSQL_OPT_SSL_MODE)"
+#endif
+#endif
+
+namespace secret_rotator::strategies::mysql {
+
+namespace {
+
+struct MysqlCloser {
+  void operator()(MYSQL* mysql) const noexcept { mysql_close(mysql); }
+};
+using MysqlHandle = std::unique_ptr<MYSQL, MysqlCloser>;
+
+struct MysqlResultFreer {
+  void operator()(MYSQL_RES* result) const noexcept { mysql_free_result(result); }
+};
+using MysqlResult = std::unique_ptr<MYSQL_RES, MysqlResultFreer>;
+
+// Error numbers, by the server or the client library that sends them.
+constexpr unsigned int kErAccessDenied = 1045;
+constexpr unsigned int kErHostNotPrivileged = 1130;       // no account for this client host
+constexpr unsigned int kErNotSupportedAuthMode = 1251;    // auth protocol too new for the client
+constexpr unsigned int kErAccessDeniedNoPassword = 1698;  // e.g. unix_socket accounts
+constexpr unsigned int kErMustChangePasswordLogin = 1862;
+constexpr unsigned int kErMysqlAccountLocked = 3118;
+constexpr unsigned int kErMariadbAccountLocked = 4151;
+constexpr unsigned int kErParseError = 1064;
+constexpr unsigned int kErSyntaxError = 1149;
+constexpr unsigned int kErTooManyConnections = 1040;
+constexpr unsigned int kErHostIsBlocked = 1129;
+constexpr unsigned int kCrMinError = 2000;  // client library errors: 2000-2999
+constexpr unsigned int kCrMaxError = 2999;
+constexpr unsigned int kCrSslConnectionError = 2026;
+constexpr unsigned int kCrAuthPluginCannotLoad = 2059;
+constexpr unsigned int kCrAuthPluginError = 2061;  // e.g. caching_sha2 without TLS or RSA key
+
+void InitLibraryOnce() {
+  static std::once_flag once;
+  // mysql_init() would do this too, but not thread-safely.
+  std::call_once(once, [] { (void)mysql_library_init(0, nullptr, nullptr); });
+}
+
+bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+// Where the system's trusted CAs are, as the OpenSSL the client library uses
+// sees them (SSL_CERT_FILE / SSL_CERT_DIR, else OpenSSL's built-in paths).
+// An empty member means that location does not exist.
+struct CaLocations {
+  std::string file;
+  std::string dir;
+};
+
+CaLocations SystemCaLocations() {
+  auto pick = [](const char* env_name, const char* built_in) -> std::string {
+    const char* from_env = std::getenv(env_name);
+    std::string path = (from_env != nullptr && *from_env != '\0') ? from_env : built_in;
+    std::error_code error;
+    return std::filesystem::exists(path, error) ? path : std::string();
+  };
+  return {pick(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
+          pick(X509_get_default_cert_dir_env(), X509_get_default_cert_dir())};
+}
+
+std::string CaDescription(const StrategyConfig& config, const CaLocations& system) {
+  if (!config.tls_ca_file.empty()) return "the CA bundle DB_TLS_CA_FILE=" + config.tls_ca_file;
+  std::string where = system.file.empty() ? system.dir : system.file;
+  return "the system CA store (" + where + "; DB_TLS_CA_FILE is not set)";
+}
+
+// How `mode` came about, for messages.
+std::string ModeDescription(TlsMode mode, const StrategyConfig& config,
+                            const DbCredentials& credentials) {
+  std::string text = "TLS mode " + std::string(TlsModeName(mode));
+  if (credentials.ssl == true && config.tls_mode == TlsMode::kDisable) {
+    text += " (the secret's \"ssl\" is true, DB_TLS_MODE=disable)";
+  } else {
+    text += " (DB_TLS_MODE)";
+  }
+  return text;
+}
+
+constexpr char kTlsHints[] =
+    ". No plaintext connection was attempted. To change this: set DB_TLS_CA_FILE to a PEM "
+    "bundle holding the CA that signed the server's certificate (for Amazon RDS, the global "
+    "bundle); DB_TLS_MODE=verify-ca skips the host-name check and DB_TLS_MODE=require skips "
+    "certificate verification; the secret's \"ssl\": false connects without TLS";
+
+Status TlsError(const std::string& target, const std::string& what) {
+  return Status(StatusCode::kFailedPrecondition, kTlsError, target + ": " + what + kTlsHints);
+}
+
+// Sets one option; a library that does not know it must not be ignored, or
+// TLS could silently be off.
+bool SetOption(MYSQL* mysql, enum mysql_option option, const void* value) {
+  return mysql_options(mysql, option, value) == 0;
+}
+
+Status ConfigureTls(MYSQL* mysql, TlsMode mode, const StrategyConfig& config,
+                    const CaLocations& system, const std::string& target) {
+  const bool verify_chain = mode == TlsMode::kVerifyFull || mode == TlsMode::kVerifyCa;
+  std::string ca_file;
+  std::string ca_dir;
+  if (verify_chain) {
+    if (!config.tls_ca_file.empty()) {
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(config.tls_ca_file, error)) {
+        return TlsError(target, "DB_TLS_CA_FILE=" + config.tls_ca_file +
+                                    " is not a readable file, so the server's certificate "
+                                    "cannot be verified");
+      }
+      ca_file = config.tls_ca_file;
+    } else {
+      if (system.file.empty() && system.dir.empty()) {
+        return TlsError(target,
+                        "no system CA store was found, so the server's certificate cannot be "
+                        "verified");
+      }
+      ca_file = system.file;
+      ca_dir = system.dir;
+    }
+  }
+  bool ok = true;
+#if SECRET_ROTATOR_MARIADB_CONNECTOR
+  // Connector/C 3.x: SSL_ENFORCE makes TLS mandatory (no fallback);
+  // VERIFY_SERVER_CERT checks the chain and the host name; a CA file or path
+  // alone makes it check the chain only (verify-ca). Newer versions verify by
+  // default, so "off" is set explicitly too.
+  const my_bool enforce = mode == TlsMode::kDisable ? 0 : 1;
+  const my_bool verify_host = mode == TlsMode::kVerifyFull ? 1 : 0;
+  ok = SetOption(mysql, MYSQL_OPT_SSL_ENFORCE, &enforce) &&
+       SetOption(mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify_host);
+#else
+  unsigned int ssl_mode = SSL_MODE_REQUIRED;
+  switch (mode) {
+    case TlsMode::kVerifyFull:
+      ssl_mode = SSL_MODE_VERIFY_IDENTITY;
+      break;
+    case TlsMode::kVerifyCa:
+      ssl_mode = SSL_MODE_VERIFY_CA;
+      break;
+    case TlsMode::kRequire:
+      ssl_mode = SSL_MODE_REQUIRED;
+      break;
+    case TlsMode::kDisable:
+      ssl_mode = SSL_MODE_DISABLED;
+      break;
+  }
+  ok = SetOption(mysql, MYSQL_OPT_SSL_MODE, &ssl_mode);
+#endif
+  if (ok && !ca_file.empty()) ok = SetOption(mysql, MYSQL_OPT_SSL_CA, ca_file.c_str());
+  if (ok && !ca_dir.empty()) ok = SetOption(mysql, MYSQL_OPT_SSL_CAPATH, ca_dir.c_str());
+  if (!ok) {
+    return TlsError(target, "the MySQL client library rejected a TLS option: " +
+                                std::string(mysql_error(mysql)));
+  }
+  return Status::Ok();
+}
+
+bool IsLoginError(unsigned int number) {
+  switch (number) {
+    case kErAccessDenied:
+    case kErHostNotPrivileged:
+    case kErNotSupportedAuthMode:
+    case kErAccessDeniedNoPassword:
+    case kErMustChangePasswordLogin:
+    case kErMysqlAccountLocked:
+    case kErMariadbAccountLocked:
+    case kCrAuthPluginCannotLoad:
+    case kCrAuthPluginError:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool MentionsTls(std::string_view text) {
+  return text.find("SSL") != std::string_view::npos || text.find("TLS") != std::string_view::npos ||
+         text.find("certificate") != std::string_view::npos;
+}
+
+Status ConnectError(MYSQL* mysql, const DbCredentials& credentials, TlsMode mode,
+                    const std::string& mode_text, const std::string& ca_text,
+                    const std::string& target, Deadline deadline) {
+  const unsigned int number = mysql_errno(mysql);
+  const std::string text = mysql_error(mysql);
+  const std::string detail = text + " (error " + std::to_string(number) + ")";
+  if (mode != TlsMode::kDisable &&
+      (number == kCrSslConnectionError || (number >= kCrMinError && MentionsTls(text)))) {
+    std::string checked =
+        mode == TlsMode::kRequire ? "" : ", certificates checked against " + ca_text;
+    std::string host_rule;
+    if (mode == TlsMode::kVerifyFull) {
+      host_rule = " (verify-full also requires the certificate to name the host '" +
+                  credentials.host + "')";
+    }
+    return TlsError(
+        target, "TLS connection failed with " + mode_text + checked + host_rule + ": " + detail);
+  }
+  if (IsLoginError(number)) {
+    return Status(StatusCode::kPermissionDenied, kLoginFailed,
+                  target + ": login failed: " + detail);
+  }
+  if (deadline.Expired()) {
+    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+                  target + ": the invocation's time ran out while connecting: " + detail);
+  }
+  if ((number >= kCrMinError && number <= kCrMaxError) || number == kErTooManyConnections ||
+      number == kErHostIsBlocked) {
+    return Status(StatusCode::kUnavailable, kConnectionError,
+                  target + ": cannot connect: " + detail);
+  }
+  return Status(StatusCode::kFailedPrecondition, kDatabaseError, target + ": " + detail);
+}
+
+bool ContainsPasswordFragment(std::string_view text, std::string_view password) {
+  if (password.empty()) return false;
+  const std::size_t window = std::min<std::size_t>(password.size(), 6);
+  for (std::size_t i = 0; i + window <= password.size(); ++i) {
+    if (text.find(password.substr(i, window)) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  Impl(MysqlHandle handle, Deadline bound, std::string name)
+      : mysql(std::move(handle)), deadline(bound), target(std::move(name)) {}
+
+  MysqlHandle mysql;
+  Deadline deadline;
+  std::string target;
+  std::string server_info;
+  std::optional<ServerVersion> version;
+  unsigned int last_error_number = 0;
+
+  unsigned long Escape(char* to, std::string_view from) {
+#if SECRET_ROTATOR_MARIADB_CONNECTOR
+    return mysql_real_escape_string(mysql.get(), to, from.data(), from.size());
+#else
+    // libmysqlclient 8 refuses mysql_real_escape_string under
+    // NO_BACKSLASH_ESCAPES; the _quote variant handles it.
+    return mysql_real_escape_string_quote(mysql.get(), to, from.data(), from.size(), '\'');
+#endif
+  }
+
+  Status CheckDeadline(std::string_view what) const {
+    if (!deadline.Expired()) return Status::Ok();
+    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+                  target + ": the invocation's time ran out before " + std::string(what));
+  }
+
+  // The error of the statement that just failed. `server_text` says whether
+  // the server's message may be shown.
+  Status StatementError(std::string_view what, bool server_text) {
+    last_error_number = mysql_errno(mysql.get());
+    const std::string number = std::to_string(last_error_number);
+    std::string detail;
+    if (server_text) {
+      detail = std::string(mysql_error(mysql.get())) + " (error " + number + ")";
+    } else {
+      detail = "the server refused the statement (error " + number + ", SQLSTATE " +
+               mysql_sqlstate(mysql.get()) +
+               "); its message is not shown because it could quote the password";
+    }
+    const std::string message = target + ": " + std::string(what) + ": " + detail;
+    if (last_error_number >= kCrMinError && last_error_number <= kCrMaxError) {
+      if (deadline.Expired()) return Status(StatusCode::kDeadlineExceeded, kTimeout, message);
+      return Status(StatusCode::kUnavailable, kConnectionError, message);
+    }
+    return Status(StatusCode::kFailedPrecondition, kDatabaseError, message);
+  }
+
+  // Runs one statement; false on failure (then StatementError describes it).
+  bool Run(std::string_view sql) {
+    last_error_number = 0;
+    return mysql_real_query(mysql.get(), sql.data(), sql.size()) == 0;
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::Session(Session&& other) noexcept = default;
+Session& Session::operator=(Session&& other) noexcept = default;
+Session::~Session() = default;
+
+Result<Session> Session::Connect(const DbCredentials& credentials, const StrategyConfig& config,
+                                 Deadline deadline, std::string_view who) {
+  const std::string target = std::string(who) + " (" + Describe(credentials) + ")";
+  if (credentials.username.empty() || HasNul(credentials.username)) {
+    return Status(StatusCode::kInvalidArgument, kInvalidUsername,
+                  target + ": the user name is empty or holds a NUL character");
+  }
+  if (HasNul(credentials.password.reveal())) {
+    return Status(StatusCode::kInvalidArgument, kInvalidPassword,
+                  target + ": the password holds a NUL character, which MySQL cannot take");
+  }
+  if (credentials.host.empty() || HasNul(credentials.host) ||
+      (credentials.dbname && HasNul(*credentials.dbname))) {
+    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+                  target + ": the host is empty, or the host or dbname holds a NUL character");
+  }
+  if (credentials.port <= 0 || credentials.port > 65535) {
+    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+                  target + ": port " + std::to_string(credentials.port) + " is out of range");
+  }
+  if (deadline.Expired()) {
+    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+                  target + ": the invocation's time ran out before connecting");
+  }
+
+  InitLibraryOnce();
+  auto impl = std::make_unique<Impl>(MysqlHandle(mysql_init(nullptr)), deadline, target);
+  MYSQL* mysql = impl->mysql.get();
+  if (mysql == nullptr) {
+    return Status(StatusCode::kInternal, "OutOfMemory", target + ": mysql_init failed");
+  }
+
+  // Always TCP: with host "localhost" the library would otherwise use a Unix
+  // socket. utf8mb4 before any escaping, so escaping matches the server.
+  const unsigned int protocol = MYSQL_PROTOCOL_TCP;
+  const unsigned int timeout = IoTimeoutSeconds(deadline.Remaining());
+  if (!SetOption(mysql, MYSQL_OPT_PROTOCOL, &protocol) ||
+      !SetOption(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+      !SetOption(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) ||
+      !SetOption(mysql, MYSQL_OPT_READ_TIMEOUT, &timeout) ||
+      !SetOption(mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout)) {
+    return Status(
+        StatusCode::kInternal, kDatabaseError,
+        target + ": the MySQL client library rejected a connection option: " + mysql_error(mysql));
+  }
+  const TlsMode mode = EffectiveTlsMode(config.tls_mode, credentials.ssl);
+  const CaLocations system = SystemCaLocations();
+  if (Status tls = ConfigureTls(mysql, mode, config, system, target); !tls.ok()) return tls;
+
+  // The library needs NUL-terminated strings; the copy is wiped at once.
+  std::string password(credentials.password.reveal());
+  const MYSQL* connected = mysql_real_connect(
+      mysql, credentials.host.c_str(), credentials.username.c_str(), password.c_str(),
+      credentials.dbname ? credentials.dbname->c_str() : nullptr,
+      static_cast<unsigned int>(credentials.port), nullptr, 0);
+  WipeString(password);
+  if (connected == nullptr) {
+    return ConnectError(mysql, credentials, mode, ModeDescription(mode, config, credentials),
+                        CaDescription(config, system), target, deadline);
+  }
+  if (mode != TlsMode::kDisable && mysql_get_ssl_cipher(mysql) == nullptr) {
+    // The options above forbid this; a library that ignored them must not
+    // go unnoticed.
+    return TlsError(target, "the connection is not encrypted although " +
+                                ModeDescription(mode, config, credentials) + " requires TLS");
+  }
+  impl->server_info = mysql_get_server_info(mysql);
+  impl->version = ParseServerVersion(impl->server_info);
+  return Session(std::move(impl));
+}
+
+const std::string& Session::server_info() const { return impl_->server_info; }
+
+const std::optional<ServerVersion>& Session::version() const { return impl_->version; }
+
+std::string Session::cipher() const {
+  const char* cipher = mysql_get_ssl_cipher(impl_->mysql.get());
+  return cipher == nullptr ? std::string() : std::string(cipher);
+}
+
+Result<std::string> Session::Quote(std::string_view text) {
+  std::string escaped(text.size() * 2 + 1, '\0');
+  const unsigned long length = impl_->Escape(escaped.data(), text);
+  if (length == static_cast<unsigned long>(-1)) {
+    return Status(StatusCode::kInternal, kDatabaseError,
+                  impl_->target + ": the client library could not escape a string literal");
+  }
+  escaped.resize(length);
+  return "'" + escaped + "'";
+}
+
+Result<Secret> Session::QuoteSecret(const Secret& text) {
+  const std::string_view plain = text.reveal();
+  std::string escaped(plain.size() * 2 + 1, '\0');
+  const unsigned long length = impl_->Escape(escaped.data(), plain);
+  if (length == static_cast<unsigned long>(-1)) {
+    WipeString(escaped);
+    return Status(StatusCode::kInternal, kDatabaseError,
+                  impl_->target + ": the client library could not escape the password");
+  }
+  std::string quoted;
+  quoted.reserve(length + 2);
+  quoted.push_back('\'');
+  quoted.append(escaped.data(), length);
+  quoted.push_back('\'');
+  WipeString(escaped);
+  Secret result(std::move(quoted));
+  WipeString(quoted);  // a short string stays in the moved-from buffer
+  return result;
+}
+
+Result<std::string> Session::QuoteAccount(const Account& account) {
+  Result<std::string> user = Quote(account.user);
+  if (!user.ok()) return user.status();
+  Result<std::string> host = Quote(account.host);
+  if (!host.ok()) return host.status();
+  return *user + "@" + *host;
+}
+
+Status Session::Execute(std::string_view sql, std::string_view what) {
+  if (Status in_time = impl_->CheckDeadline(what); !in_time.ok()) return in_time;
+  if (!impl_->Run(sql)) return impl_->StatementError(what, true);
+  MysqlResult discarded(mysql_store_result(impl_->mysql.get()));
+  if (!discarded && mysql_field_count(impl_->mysql.get()) != 0) {
+    return impl_->StatementError(what, true);
+  }
+  return Status::Ok();
+}
+
+Status Session::ExecuteSecret(const Secret& sql, std::string_view what, const Secret& password) {
+  if (Status in_time = impl_->CheckDeadline(what); !in_time.ok()) return in_time;
+  if (impl_->Run(sql.reveal())) {
+    MysqlResult discarded(mysql_store_result(impl_->mysql.get()));
+    return Status::Ok();
+  }
+  const unsigned int number = mysql_errno(impl_->mysql.get());
+  const std::string_view text = mysql_error(impl_->mysql.get());
+  // A syntax error quotes the statement from the point it failed ("near
+  // '...'"), which could be inside the password.
+  const bool may_quote = number == kErParseError || number == kErSyntaxError ||
+                         text.find("near '") != std::string_view::npos ||
+                         ContainsPasswordFragment(text, password.reveal());
+  return impl_->StatementError(what, !may_quote);
+}
+
+Result<std::vector<Session::Row>> Session::Query(std::string_view sql, std::string_view what) {
+  if (Status in_time = impl_->CheckDeadline(what); !in_time.ok()) return in_time;
+  if (!impl_->Run(sql)) return impl_->StatementError(what, true);
+  MYSQL* mysql = impl_->mysql.get();
+  MysqlResult result(mysql_store_result(mysql));
+  std::vector<Row> rows;
+  if (!result) {
+    if (mysql_field_count(mysql) != 0) return impl_->StatementError(what, true);
+    return rows;
+  }
+  const unsigned int columns = mysql_num_fields(result.get());
+  while (MYSQL_ROW row = mysql_fetch_row(result.get())) {
+    const unsigned long* lengths = mysql_fetch_lengths(result.get());
+    Row values;
+    values.reserve(columns);
+    for (unsigned int i = 0; i < columns; ++i) {
+      if (row[i] == nullptr) {
+        values.emplace_back(std::nullopt);
+      } else {
+        values.emplace_back(std::string(row[i], lengths[i]));
+      }
+    }
+    rows.push_back(std::move(values));
+  }
+  if (mysql_errno(mysql) != 0) return impl_->StatementError(what, true);
+  return rows;
+}
+
+unsigned int Session::last_error_number() const { return impl_->last_error_number; }
+
+}  // namespace secret_rotator::strategies::mysql

@@ -1,0 +1,16 @@
+# MySQL/MariaDB strategy tests (included from tests/CMakeLists.txt).
+#   mysql_sql_test       pure functions and registration   label unit
+#   mysql_strategy_test  against the private MariaDB server label integration
+# mysql_strategy_test talks to the server with the C client library as well,
+# to check the outcome independently of the code under test.
+add_executable(mysql_sql_test ${CMAKE_CURRENT_LIST_DIR}/mysql_sql_test.cpp)
+target_link_libraries(mysql_sql_test PRIVATE strategies GTest::gtest GTest::gtest_main
+                      project_warnings)
+gtest_discover_tests(mysql_sql_test DISCOVERY_TIMEOUT 30 PROPERTIES LABELS unit)
+
+add_executable(mysql_strategy_test ${CMAKE_CURRENT_LIST_DIR}/mysql_strategy_test.cpp)
+target_link_libraries(mysql_strategy_test PRIVATE strategies PkgConfig::MYSQL_CLIENT
+                      GTest::gtest GTest::gtest_main GTest::gmock project_warnings)
+gtest_discover_tests(mysql_strategy_test DISCOVERY_TIMEOUT 30
+  PROPERTIES LABELS integration FIXTURES_REQUIRED mariadb TIMEOUT 120
+             ENVIRONMENT "SECRET_ROTATOR_MARIADB_DIR=${CMAKE_BINARY_DIR}/servers/mariadb")

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -14,6 +13,7 @@
 #include "aws/secrets_manager.h"
 #include "base/env.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "handler/event.h"
 #include "handler/rotation_handler.h"
 #include "runtime/runtime.h"
@@ -112,13 +112,7 @@ Result<std::string> ReadEventFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
-std::string LocalRequestId() {
-  std::random_device random;
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "local-";
-  for (int i = 0; i < 16; ++i) id += kHex[random() % 16];
-  return id;
-}
+std::string LocalRequestId() { return "local-" + RandomHex(16); }
 
 // Everything an invocation needs, built once per process.
 struct Function {

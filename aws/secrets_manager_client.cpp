@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/json_text.h"
 #include "base/log.h"
+#include "base/random.h"
 
 namespace secret_rotator::aws {
 namespace {
@@ -93,7 +94,7 @@ class SecretsManagerClient final : public SecretsManager {
       : http_(std::move(http)),
         config_(std::move(config)),
         retry_(retry),
-        rng_(std::random_device{}()) {}
+        rng_(RandomUint64()) {}
 
   Result<SecretDescription> DescribeSecret(const std::string& secret_id,
                                            Deadline deadline) override {

@@ -19,6 +19,8 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+# npm runs the template linter; Debian's package unless an npm is already there.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=()

@@ -58,11 +58,11 @@ Status StatusFromErrorResponse(long http_status, const std::string* error_type_h
                                std::string_view body) {
   std::string type;
   std::string message;
-  Result<Json::Value> parsed = ParseJson(body, "the error response", "InternalError");
-  if (parsed.ok() && parsed->isObject()) {
-    if (const Json::Value& t = (*parsed)["__type"]; t.isString()) type = t.asString();
+  Result<JsonValue> parsed = ParseJson(body, "the error response", "InternalError");
+  if (parsed.ok()) {
+    if (const std::string* t = JsonStringMember(*parsed, "__type")) type = *t;
     for (const char* field : {"message", "Message"}) {
-      if (const Json::Value& m = (*parsed)[field]; m.isString()) message = m.asString();
+      if (const std::string* m = JsonStringMember(*parsed, field)) message = *m;
     }
   }
   if (type.empty() && error_type_header != nullptr) type = *error_type_header;

@@ -72,18 +72,20 @@ Status Malformed(std::string_view operation, std::string_view what) {
                 std::string(operation) + " answered without a valid " + std::string(what));
 }
 
-Result<std::string> RequiredString(const Json::Value& object, const char* field,
+Result<std::string> RequiredString(const JsonValue& object, const char* field,
                                    std::string_view operation) {
-  const Json::Value& value = object[field];
-  if (!value.isString()) return Malformed(operation, field);
-  return value.asString();
+  const std::string* value = JsonStringMember(object, field);
+  if (value == nullptr) return Malformed(operation, field);
+  return *value;
 }
 
-std::vector<std::string> StringArray(const Json::Value& value) {
+// The strings of array member `field`; other items, or no such array, give none.
+std::vector<std::string> StringArray(const JsonValue& object, const char* field) {
   std::vector<std::string> out;
-  if (!value.isArray()) return out;
-  for (const Json::Value& item : value) {
-    if (item.isString()) out.push_back(item.asString());
+  const JsonValue* array = JsonMember(object, field);
+  if (array == nullptr || !array->is_array()) return out;
+  for (const JsonValue& item : *array) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
   }
   return out;
 }
@@ -98,21 +100,21 @@ class SecretsManagerClient final : public SecretsManager {
 
   Result<SecretDescription> DescribeSecret(const std::string& secret_id,
                                            Deadline deadline) override {
-    Result<Json::Value> response =
+    Result<JsonValue> response =
         Call("DescribeSecret", JsonObjectText().Add("SecretId", secret_id).Take(), deadline);
     if (!response.ok()) return response.status();
-    const Json::Value& body = *response;
+    const JsonValue& body = *response;
     SecretDescription description;
     Result<std::string> arn = RequiredString(body, "ARN", "DescribeSecret");
     if (!arn.ok()) return arn.status();
     description.arn = *arn;
-    if (body["Name"].isString()) description.name = body["Name"].asString();
-    description.rotation_enabled =
-        body["RotationEnabled"].isBool() && body["RotationEnabled"].asBool();
-    const Json::Value& versions = body["VersionIdsToStages"];
-    if (versions.isObject()) {
-      for (const std::string& version_id : versions.getMemberNames()) {
-        description.version_stages[version_id] = StringArray(versions[version_id]);
+    if (const std::string* name = JsonStringMember(body, "Name")) description.name = *name;
+    const JsonValue* enabled = JsonMember(body, "RotationEnabled");
+    description.rotation_enabled = enabled != nullptr && enabled->is_boolean() && enabled->get<bool>();
+    const JsonValue* versions = JsonMember(body, "VersionIdsToStages");
+    if (versions != nullptr && versions->is_object()) {
+      for (const auto& [version_id, stages] : versions->items()) {
+        description.version_stages[version_id] = StringArray(*versions, version_id.c_str());
       }
     }
     return description;
@@ -120,7 +122,7 @@ class SecretsManagerClient final : public SecretsManager {
 
   Result<SecretValue> GetSecretValue(const GetSecretValueRequest& request,
                                      Deadline deadline) override {
-    Result<Json::Value> response = Call("GetSecretValue",
+    Result<JsonValue> response = Call("GetSecretValue",
                                         JsonObjectText()
                                             .Add("SecretId", request.secret_id)
                                             .AddIf("VersionId", request.version_id)
@@ -128,7 +130,7 @@ class SecretsManagerClient final : public SecretsManager {
                                             .Take(),
                                         deadline);
     if (!response.ok()) return response.status();
-    Json::Value& body = *response;
+    JsonValue& body = *response;
     SecretValue value;
     for (auto [field, target] :
          {std::pair{"ARN", &value.arn}, std::pair{"VersionId", &value.version_id}}) {
@@ -136,16 +138,16 @@ class SecretsManagerClient final : public SecretsManager {
       if (!text.ok()) return text.status();
       *target = *text;
     }
-    if (body["Name"].isString()) value.name = body["Name"].asString();
-    value.version_stages = StringArray(body["VersionStages"]);
-    const Json::Value& secret_string = body["SecretString"];
-    if (!secret_string.isString()) {
+    if (const std::string* name = JsonStringMember(body, "Name")) value.name = *name;
+    value.version_stages = StringArray(body, "VersionStages");
+    const std::string* secret_string = JsonStringMember(body, "SecretString");
+    if (secret_string == nullptr) {
       return Status(StatusCode::kFailedPrecondition, "UnsupportedSecret",
                     "version " + value.version_id + " of secret " + value.arn +
                         " holds no SecretString (binary secrets cannot be rotated)");
     }
-    value.secret_string = Secret(secret_string.asString());
-    body = Json::Value();
+    value.secret_string = Secret(*secret_string);
+    WipeJson(body);
     return value;
   }
 
@@ -188,20 +190,20 @@ class SecretsManagerClient final : public SecretsManager {
         .Add("ExcludeLowercase", request.exclude_lowercase)
         .Add("IncludeSpace", request.include_space)
         .Add("RequireEachIncludedType", request.require_each_included_type);
-    Result<Json::Value> response = Call("GetRandomPassword", body.Take(), deadline);
+    Result<JsonValue> response = Call("GetRandomPassword", body.Take(), deadline);
     if (!response.ok()) return response.status();
-    const Json::Value& password = (*response)["RandomPassword"];
-    if (!password.isString() || password.asString().empty()) {
+    const std::string* password = JsonStringMember(*response, "RandomPassword");
+    if (password == nullptr || password->empty()) {
       return Malformed("GetRandomPassword", "RandomPassword");
     }
-    Secret secret(password.asString());
-    *response = Json::Value();
+    Secret secret(*password);
+    WipeJson(*response);
     return secret;
   }
 
  private:
   // One operation, retried per the policy. Returns the parsed response body.
-  Result<Json::Value> Call(std::string_view operation, std::string body, Deadline deadline) {
+  Result<JsonValue> Call(std::string_view operation, std::string body, Deadline deadline) {
     http::Request request;
     request.method = "POST";
     request.url = config_.endpoint.url + (config_.endpoint.base_path == "/" ? "/" : "");
@@ -230,7 +232,7 @@ class SecretsManagerClient final : public SecretsManager {
       request.headers.insert(request.headers.end(), signature.added_headers.begin(),
                              signature.added_headers.end());
 
-      Result<Json::Value> result = SendOnce(operation, request);
+      Result<JsonValue> result = SendOnce(operation, request);
       if (result.ok()) return result;
       last_error = result.status();
       if (!IsRetryable(last_error) || attempt == retry_.max_attempts) break;
@@ -244,18 +246,19 @@ class SecretsManagerClient final : public SecretsManager {
     return last_error.WithContext(operation);
   }
 
-  Result<Json::Value> SendOnce(std::string_view operation, const http::Request& request) {
+  Result<JsonValue> SendOnce(std::string_view operation, const http::Request& request) {
     Result<http::Response> response = http_->Send(request);
     if (!response.ok()) return response.status();
     if (response->status != 200) {
       return StatusFromErrorResponse(response->status, response->FindHeader("x-amzn-ErrorType"),
                                      response->body);
     }
-    Result<Json::Value> parsed =
+    Result<JsonValue> parsed =
         ParseJson(response->body, std::string(operation) + "'s response", "InvalidResponse");
-    if (!parsed.ok())
+    if (!parsed.ok()) {
       return Status(StatusCode::kUnavailable, "InvalidResponse", parsed.status().message());
-    if (!parsed->isObject()) return Malformed(operation, "JSON object");
+    }
+    if (!parsed->is_object()) return Malformed(operation, "JSON object");
     return parsed;
   }
 

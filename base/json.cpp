@@ -1,66 +1,126 @@
 #include "base/json.h"
 
-#include <json/reader.h>
-#include <json/writer.h>
+#include "base/secret.h"
 
-#include <memory>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace secret_rotator {
+namespace {
 
-Result<Json::Value> ParseJson(std::string_view text, std::string_view what,
-                              std::string_view error_type) {
-  Json::CharReaderBuilder builder;
-  Json::CharReaderBuilder::strictMode(&builder.settings_);
-  builder.settings_["strictRoot"] = false;  // callers check the root type with their own message
-  builder.settings_["stackLimit"] = 64;
-  Json::Value root;
-  std::string errors;
-  bool parsed = false;
+// A first, validating pass over the text: nlohmann's parser accepts
+// duplicate keys (the last wins) and any depth; this pass refuses both
+// without building anything.
+class StrictValidator final : public nlohmann::json_sax<JsonValue> {
+ public:
+  // Why the text was refused, for the error message; empty if it was not.
+  const std::string& problem() const { return problem_; }
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return Enter();
+  }
+  bool key(string_t& name) override {
+    if (keys_.back().insert(name).second) return true;
+    problem_ = "a key appears twice in one object";
+    return false;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    problem_ = "at byte " + std::to_string(position);
+    return false;
+  }
+
+ private:
+  bool Enter() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    problem_ = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return false;
+  }
+
+  int depth_ = 0;
+  std::vector<std::set<std::string>> keys_;
+  std::string problem_;
+};
+
+}  // namespace
+
+Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
+                            std::string_view error_type) {
+  auto invalid = [&](const std::string& problem) {
+    return Status(StatusCode::kInvalidArgument, std::string(error_type),
+                  std::string(what) + " is not valid JSON (" + problem + ")");
+  };
+  StrictValidator validator;
+  bool valid = false;
   try {
-    const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    parsed = reader->parse(text.data(), text.data() + text.size(), &root, &errors);
+    valid = JsonValue::sax_parse(text.begin(), text.end(), &validator);
   } catch (const std::exception&) {
-    parsed = false;
+    valid = false;
   }
-  if (!parsed) {
-    // jsoncpp's messages cite line and column only, never the input.
-    std::string message(what);
-    message += " is not valid JSON";
-    if (!errors.empty()) {
-      const auto newline = errors.find('\n');
-      message += " (" + errors.substr(0, newline) + ")";
-    }
-    return Status(StatusCode::kInvalidArgument, std::string(error_type), message);
-  }
-  return root;
+  if (!valid) return invalid(validator.problem().empty() ? "unreadable" : validator.problem());
+  JsonValue value = JsonValue::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return invalid("unreadable");
+  return value;
 }
 
-std::string WriteJson(const Json::Value& value) {
-  Json::StreamWriterBuilder builder;
-  builder["indentation"] = "";
-  builder["emitUTF8"] = true;
-  builder["precision"] = 17;
-  return Json::writeString(builder, value);
+std::string WriteJson(const JsonValue& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, JsonValue::error_handler_t::replace);
 }
 
-std::string_view JsonTypeName(const Json::Value& value) {
+std::string_view JsonTypeName(const JsonValue& value) {
   switch (value.type()) {
-    case Json::nullValue:
-      return "null";
-    case Json::intValue:
-    case Json::uintValue:
-    case Json::realValue:
-      return "a number";
-    case Json::stringValue:
-      return "a string";
-    case Json::booleanValue:
-      return "a boolean";
-    case Json::arrayValue:
-      return "an array";
-    case Json::objectValue:
-      return "an object";
+    case JsonValue::value_t::null: return "null";
+    case JsonValue::value_t::number_integer:
+    case JsonValue::value_t::number_unsigned:
+    case JsonValue::value_t::number_float: return "a number";
+    case JsonValue::value_t::string: return "a string";
+    case JsonValue::value_t::boolean: return "a boolean";
+    case JsonValue::value_t::array: return "an array";
+    case JsonValue::value_t::object: return "an object";
+    case JsonValue::value_t::binary:
+    case JsonValue::value_t::discarded: break;
   }
-  return "unknown";
+  return "an unknown value";
+}
+
+const JsonValue* JsonMember(const JsonValue& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  const auto found = object.find(key);
+  return found == object.end() ? nullptr : &*found;
+}
+
+const std::string* JsonStringMember(const JsonValue& object, std::string_view key) {
+  const JsonValue* member = JsonMember(object, key);
+  return member != nullptr && member->is_string() ? &member->get_ref<const std::string&>() : nullptr;
+}
+
+void WipeJson(JsonValue& value) noexcept {
+  if (value.is_string()) {
+    WipeString(value.get_ref<std::string&>());
+  } else if (value.is_structured()) {
+    for (JsonValue& item : value) WipeJson(item);
+  }
+  value = nullptr;
 }
 
 }  // namespace secret_rotator

@@ -35,14 +35,14 @@ bool HasControlCharacter(std::string_view text) {
 }
 
 // The string field `name`, checked for presence and type.
-Result<std::string> StringField(const Json::Value& event, const char* name) {
-  if (!event.isMember(name)) return Invalid(std::string("the event has no ") + name);
-  const Json::Value& value = event[name];
-  if (!value.isString()) {
+Result<std::string> StringField(const JsonValue& event, const char* name) {
+  const JsonValue* value = JsonMember(event, name);
+  if (value == nullptr) return Invalid(std::string("the event has no ") + name);
+  if (!value->is_string()) {
     return Invalid(std::string(name) + " must be a string, not " +
-                   std::string(JsonTypeName(value)));
+                   std::string(JsonTypeName(*value)));
   }
-  return value.asString();
+  return value->get<std::string>();
 }
 
 Status CheckLength(const char* name, const std::string& value, std::size_t min, std::size_t max) {
@@ -67,10 +67,10 @@ Result<RotationEvent> ParseRotationEvent(std::string_view payload) {
     return Invalid("the event is " + std::to_string(payload.size()) + " bytes; at most " +
                    std::to_string(kMaxEventBytes) + " are accepted");
   }
-  Result<Json::Value> parsed = ParseJson(payload, "the event", kInvalidEvent);
+  Result<JsonValue> parsed = ParseJson(payload, "the event", kInvalidEvent);
   if (!parsed.ok()) return parsed.status();
-  const Json::Value& event = *parsed;
-  if (!event.isObject()) {
+  const JsonValue& event = *parsed;
+  if (!event.is_object()) {
     return Invalid("the event must be a JSON object, not " + std::string(JsonTypeName(event)));
   }
 
@@ -109,7 +109,7 @@ Result<RotationEvent> ParseRotationEvent(std::string_view payload) {
                    shown + "'");
   }
 
-  if (event.isMember("RotationToken")) {
+  if (JsonMember(event, "RotationToken") != nullptr) {
     Result<std::string> rotation_token = StringField(event, "RotationToken");
     if (!rotation_token.ok()) return rotation_token.status();
     if (Status s = CheckLength("RotationToken", *rotation_token, 1, 4096); !s.ok()) return s;

@@ -13,9 +13,9 @@ constexpr char kInvalidSecret[] = "InvalidSecret";
 }  // namespace
 
 Result<SecretDocument> SecretDocument::Parse(const Secret& secret_string, std::string what) {
-  Result<Json::Value> parsed = ParseJson(secret_string.reveal(), what, kInvalidSecret);
+  Result<JsonValue> parsed = ParseJson(secret_string.reveal(), what, kInvalidSecret);
   if (!parsed.ok()) return parsed.status();
-  if (!parsed->isObject()) {
+  if (!parsed->is_object()) {
     return Status(StatusCode::kInvalidArgument, kInvalidSecret,
                   what + " must be a JSON object, not " + std::string(JsonTypeName(*parsed)));
   }
@@ -27,13 +27,13 @@ Status SecretDocument::Invalid(std::string message) const {
 }
 
 Result<std::optional<std::string>> SecretDocument::OptionalString(const char* name) const {
-  if (!root_.isMember(name)) return std::optional<std::string>();
-  const Json::Value& value = root_[name];
-  if (!value.isString()) {
+  const JsonValue* value = JsonMember(root_, name);
+  if (value == nullptr) return std::optional<std::string>();
+  if (!value->is_string()) {
     return Invalid(std::string("field '") + name + "' must be a string, not " +
-                   std::string(JsonTypeName(value)));
+                   std::string(JsonTypeName(*value)));
   }
-  return std::optional<std::string>(value.asString());
+  return std::optional<std::string>(value->get<std::string>());
 }
 
 Result<strategies::DbCredentials> SecretDocument::Credentials(
@@ -57,21 +57,21 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
                    "' is not supported; supported engines: " + engines.EngineNames());
   }
 
-  const Json::Value& password = root_["password"];
-  if (!root_.isMember("password")) return Invalid("field 'password' is missing");
-  if (!password.isString()) {
-    return Invalid("field 'password' must be a string, not " + std::string(JsonTypeName(password)));
+  const JsonValue* password = JsonMember(root_, "password");
+  if (password == nullptr) return Invalid("field 'password' is missing");
+  if (!password->is_string()) {
+    return Invalid("field 'password' must be a string, not " +
+                   std::string(JsonTypeName(*password)));
   }
-  credentials.password = Secret(password.asString());
+  credentials.password = Secret(password->get_ref<const std::string&>());
 
   credentials.port = engine->default_port;
-  if (root_.isMember("port")) {
-    const Json::Value& port = root_["port"];
+  if (const JsonValue* port = JsonMember(root_, "port")) {
     long long number = -1;
-    if (port.isIntegral()) {
-      number = port.asLargestInt();
-    } else if (port.isString()) {
-      const std::string text = port.asString();
+    if (port->is_number_integer() && port->get<long long>() <= 65535) {
+      number = port->get<long long>();
+    } else if (port->is_string()) {
+      const std::string& text = port->get_ref<const std::string&>();
       const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
       if (error != std::errc() || end != text.data() + text.size()) number = -1;
     }
@@ -85,13 +85,13 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
   if (!dbname.ok()) return dbname.status();
   credentials.dbname = *dbname;
 
-  if (root_.isMember("ssl")) {
-    const Json::Value& ssl = root_["ssl"];
-    if (ssl.isBool()) {
-      credentials.ssl = ssl.asBool();
-    } else if (ssl.isString() && EqualsIgnoreCase(ssl.asString(), "true")) {
+  if (const JsonValue* ssl = JsonMember(root_, "ssl")) {
+    const std::string* text = ssl->is_string() ? &ssl->get_ref<const std::string&>() : nullptr;
+    if (ssl->is_boolean()) {
+      credentials.ssl = ssl->get<bool>();
+    } else if (text != nullptr && EqualsIgnoreCase(*text, "true")) {
       credentials.ssl = true;
-    } else if (ssl.isString() && EqualsIgnoreCase(ssl.asString(), "false")) {
+    } else if (text != nullptr && EqualsIgnoreCase(*text, "false")) {
       credentials.ssl = false;
     } else {
       return Invalid("field 'ssl' must be true, false, \"true\" or \"false\"");

@@ -4,12 +4,11 @@
 // way to be printed; it is turned back into text only as a Secret.
 #pragma once
 
-#include <json/value.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "base/json.h"
 #include "base/secret.h"
 #include "base/status.h"
 #include "strategies/registry.h"
@@ -23,6 +22,13 @@ class SecretDocument {
   // "the AWSCURRENT version of secret arn:...". Errors have type
   // "InvalidSecret" and never quote the secret.
   static Result<SecretDocument> Parse(const Secret& secret_string, std::string what);
+
+  SecretDocument(const SecretDocument&) = default;
+  SecretDocument& operator=(const SecretDocument&) = default;
+  SecretDocument(SecretDocument&&) = default;
+  SecretDocument& operator=(SecretDocument&&) = default;
+  // Wipes the strings the document holds, the password among them.
+  ~SecretDocument() { WipeJson(root_); }
 
   // The string field `name`, or nullopt when absent. A present field of
   // another type is an InvalidSecret error.
@@ -45,12 +51,12 @@ class SecretDocument {
   const std::string& what() const { return what_; }
 
  private:
-  SecretDocument(Json::Value root, std::string what)
+  SecretDocument(JsonValue root, std::string what)
       : root_(std::move(root)), what_(std::move(what)) {}
 
   Status Invalid(std::string message) const;
 
-  Json::Value root_;
+  JsonValue root_;
   std::string what_;
 };
 

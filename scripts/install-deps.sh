@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config git
-  libssl-dev libjsoncpp-dev libgtest-dev libgmock-dev
+  libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libmariadb-dev libpq-dev
   mariadb-server postgresql
   python3 awscli openssl ca-certificates

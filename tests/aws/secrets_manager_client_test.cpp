@@ -30,8 +30,8 @@ class SecretsManagerClientTest : public ::testing::Test {
 
   int CountRequests(const std::string& operation) {
     int count = 0;
-    for (const Json::Value& request : local_->Requests()) {
-      count += request["operation"].asString() == operation ? 1 : 0;
+    for (const JsonValue& request : local_->Requests()) {
+      count += request["operation"].get<std::string>() == operation ? 1 : 0;
     }
     return count;
   }
@@ -113,7 +113,7 @@ TEST_F(SecretsManagerClientTest, AWrongSecretKeyIsRejectedByTheSignatureCheck) {
 TEST_F(SecretsManagerClientTest, RetriesThrottling5xxAndDroppedConnectionsThenSucceeds) {
   local_->CreateSecret("retry-test", "{}");
   local_->ClearRequests();
-  Json::Value faults;
+  JsonValue faults;
   faults["operation"] = "DescribeSecret";
   faults["responses"][0]["status"] = 500;
   faults["responses"][0]["type"] = "InternalServiceError";
@@ -130,7 +130,7 @@ TEST_F(SecretsManagerClientTest, RetriesThrottling5xxAndDroppedConnectionsThenSu
 TEST_F(SecretsManagerClientTest, GivesUpAfterTheMaximumNumberOfAttempts) {
   local_->CreateSecret("give-up-test", "{}");
   local_->ClearRequests();
-  Json::Value faults;
+  JsonValue faults;
   faults["operation"] = "DescribeSecret";
   for (int i = 0; i < 6; ++i) {
     faults["responses"][i]["status"] = 503;
@@ -148,7 +148,7 @@ TEST_F(SecretsManagerClientTest, GivesUpAfterTheMaximumNumberOfAttempts) {
 
 TEST_F(SecretsManagerClientTest, DoesNotRetryErrorsThatWouldRepeat) {
   local_->ClearRequests();
-  Json::Value faults;
+  JsonValue faults;
   faults["operation"] = "DescribeSecret";
   faults["responses"][0]["status"] = 400;
   faults["responses"][0]["type"] = "AccessDeniedException";
@@ -160,7 +160,7 @@ TEST_F(SecretsManagerClientTest, DoesNotRetryErrorsThatWouldRepeat) {
 
 TEST_F(SecretsManagerClientTest, RetriesStopAtTheDeadline) {
   local_->ClearRequests();
-  Json::Value faults;
+  JsonValue faults;
   faults["operation"] = "DescribeSecret";
   for (int i = 0; i < 20; ++i) {
     faults["responses"][i]["status"] = 500;

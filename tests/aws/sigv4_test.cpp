@@ -4,7 +4,6 @@
 #include "aws/sigv4.h"
 
 #include <gtest/gtest.h>
-#include <json/value.h>
 
 #include <algorithm>
 #include <chrono>
@@ -95,23 +94,23 @@ class SigV4SuiteTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SigV4SuiteTest, ReproducesCanonicalRequestStringToSignAndSignature) {
   const fs::path dir = SuiteDir() / GetParam();
-  Result<Json::Value> context = ParseJson(ReadFile(dir / "context.json"), "context.json", "Test");
+  Result<JsonValue> context = ParseJson(ReadFile(dir / "context.json"), "context.json", "Test");
   ASSERT_TRUE(context.ok()) << context.status().message();
-  const Json::Value& c = *context;
+  const JsonValue& c = *context;
 
   Credentials credentials;
-  credentials.access_key_id = c["credentials"]["access_key_id"].asString();
-  credentials.secret_access_key = Secret(c["credentials"]["secret_access_key"].asString());
-  if (c["credentials"].isMember("token")) {
-    credentials.session_token = Secret(c["credentials"]["token"].asString());
+  credentials.access_key_id = c["credentials"]["access_key_id"].get<std::string>();
+  credentials.secret_access_key = Secret(c["credentials"]["secret_access_key"].get<std::string>());
+  if (c["credentials"].contains("token")) {
+    credentials.session_token = Secret(c["credentials"]["token"].get<std::string>());
   }
   SigningOptions options;
-  options.region = c["region"].asString();
-  options.service = c["service"].asString();
-  options.time = ParseTimestamp(c["timestamp"].asString());
-  options.normalize_path = c.get("normalize", true).asBool();
-  options.sign_body = c.get("sign_body", false).asBool();
-  options.omit_session_token = c.get("omit_session_token", false).asBool();
+  options.region = c["region"].get<std::string>();
+  options.service = c["service"].get<std::string>();
+  options.time = ParseTimestamp(c["timestamp"].get<std::string>());
+  options.normalize_path = c.value("normalize", true);
+  options.sign_body = c.value("sign_body", false);
+  options.omit_session_token = c.value("omit_session_token", false);
 
   const std::string raw_request = ReadFile(dir / "request.txt");
   const RequestToSign request = ParseRawRequest(raw_request);

@@ -22,9 +22,9 @@ TEST(JsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
 TEST(JsonString, OutputAlwaysParses) {
   std::string all_bytes;
   for (int c = 0; c < 256; ++c) all_bytes += static_cast<char>(c);
-  Result<Json::Value> parsed = ParseJson(JsonString(all_bytes), "test", "Test");
+  Result<JsonValue> parsed = ParseJson(JsonString(all_bytes), "test", "Test");
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
-  EXPECT_TRUE(parsed->isString());
+  EXPECT_TRUE(parsed->is_string());
 }
 
 TEST(ParseJson, RejectsDuplicateKeysCommentsAndTrailingText) {
@@ -35,7 +35,7 @@ TEST(ParseJson, RejectsDuplicateKeysCommentsAndTrailingText) {
 }
 
 TEST(ParseJson, ErrorNamesWhatAndNeverQuotesTheInput) {
-  Result<Json::Value> parsed = ParseJson("{\"password\": hunter2}", "the secret", "InvalidSecret");
+  Result<JsonValue> parsed = ParseJson("{\"password\": hunter2}", "the secret", "InvalidSecret");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().type(), "InvalidSecret");
   EXPECT_EQ(parsed.status().message().rfind("the secret is not valid JSON", 0), 0u);

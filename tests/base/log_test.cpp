@@ -15,14 +15,14 @@ TEST(FormatLogLine, JsonHasTheFieldsLambdaExpects) {
   const std::string line =
       FormatLogLine(LogFormat::kJson, LogLevel::kInfo, {"req-1", "arn:secret", "createSecret"},
                     "done \"x\"", kNoon);
-  Result<Json::Value> parsed = ParseJson(line, "log line", "Test");
+  Result<JsonValue> parsed = ParseJson(line, "log line", "Test");
   ASSERT_TRUE(parsed.ok()) << line;
-  EXPECT_EQ((*parsed)["timestamp"].asString(), "2026-11-29T12:00:00.042Z");
-  EXPECT_EQ((*parsed)["level"].asString(), "INFO");
-  EXPECT_EQ((*parsed)["message"].asString(), "done \"x\"");
-  EXPECT_EQ((*parsed)["requestId"].asString(), "req-1");
-  EXPECT_EQ((*parsed)["secretId"].asString(), "arn:secret");
-  EXPECT_EQ((*parsed)["step"].asString(), "createSecret");
+  EXPECT_EQ((*parsed)["timestamp"].get<std::string>(), "2026-11-29T12:00:00.042Z");
+  EXPECT_EQ((*parsed)["level"].get<std::string>(), "INFO");
+  EXPECT_EQ((*parsed)["message"].get<std::string>(), "done \"x\"");
+  EXPECT_EQ((*parsed)["requestId"].get<std::string>(), "req-1");
+  EXPECT_EQ((*parsed)["secretId"].get<std::string>(), "arn:secret");
+  EXPECT_EQ((*parsed)["step"].get<std::string>(), "createSecret");
 }
 
 TEST(FormatLogLine, JsonLeavesOutEmptyContext) {

@@ -55,7 +55,7 @@ class RotationHandlerTest : public ::testing::Test {
                           Deadline::After(std::chrono::seconds(5)));
   }
 
-  Json::Value ValueAt(const std::string& stage) {
+  JsonValue ValueAt(const std::string& stage) {
     return ParseJson(*secrets_.ValueAt(arn_, stage), "test", "Test").value();
   }
 
@@ -73,11 +73,11 @@ TEST_F(RotationHandlerTest, SingleUserRotationMovesLabelsAndChangesThePassword) 
   secrets_.StartRotation(arn_, kToken);
 
   ASSERT_TRUE(Run(Step::kCreateSecret).ok());
-  const Json::Value pending = ValueAt(aws::kAwsPending);
-  EXPECT_EQ(pending["username"].asString(), "alice");
-  EXPECT_EQ(pending["password"].asString(), "Generated-Password-1");
-  EXPECT_EQ(pending["note"].asString(), "keep me") << "unused fields are kept";
-  EXPECT_EQ(pending["port"].asString(), "7") << "a string port stays a string";
+  const JsonValue pending = ValueAt(aws::kAwsPending);
+  EXPECT_EQ(pending["username"].get<std::string>(), "alice");
+  EXPECT_EQ(pending["password"].get<std::string>(), "Generated-Password-1");
+  EXPECT_EQ(pending["note"].get<std::string>(), "keep me") << "unused fields are kept";
+  EXPECT_EQ(pending["port"].get<std::string>(), "7") << "a string port stays a string";
 
   ASSERT_TRUE(Run(Step::kSetSecret).ok());
   EXPECT_EQ(Db().users["alice"], "Generated-Password-1");
@@ -122,8 +122,8 @@ TEST_F(RotationHandlerTest, AlternatingUsersClonesTheUserThroughTheAdmin) {
     Result<std::string> result = Run(step, config);
     ASSERT_TRUE(result.ok()) << StepName(step) << ": " << result.status().message();
   }
-  EXPECT_EQ(ValueAt(aws::kAwsCurrent)["username"].asString(), "app_clone");
-  EXPECT_EQ(ValueAt(aws::kAwsPrevious)["username"].asString(), "app");
+  EXPECT_EQ(ValueAt(aws::kAwsCurrent)["username"].get<std::string>(), "app_clone");
+  EXPECT_EQ(ValueAt(aws::kAwsPrevious)["username"].get<std::string>(), "app");
   EXPECT_EQ(Db().users["app_clone"], "Generated-Password-1");
   EXPECT_EQ(Db().users["app"], "app-pw") << "the previous user keeps working";
 }
@@ -136,7 +136,7 @@ TEST_F(RotationHandlerTest, SecretFieldRotationStrategyOverridesTheDefault) {
                                                  R"(","rotationStrategy":"alternating-users")"));
   secrets_.StartRotation(arn_, kToken);
   ASSERT_TRUE(Run(Step::kCreateSecret).ok());
-  EXPECT_EQ(ValueAt(aws::kAwsPending)["username"].asString(), "app") << "_clone is removed";
+  EXPECT_EQ(ValueAt(aws::kAwsPending)["username"].get<std::string>(), "app") << "_clone is removed";
 }
 
 TEST_F(RotationHandlerTest, AlternatingUsersWithoutMasterarnFailsBeforeCreatingAnything) {

@@ -70,10 +70,10 @@ TEST(SecretDocument, WithCredentialsKeepsEveryOtherFieldAsItIs) {
   ASSERT_TRUE(document.ok());
   const Secret serialized =
       document->WithCredentials(Secret(std::string("new")), std::string("u_clone")).Serialize();
-  Json::Value before = ParseJson(original, "x", "T").value();
-  const Json::Value after = ParseJson(serialized.reveal(), "x", "T").value();
-  EXPECT_EQ(after["password"].asString(), "new");
-  EXPECT_EQ(after["username"].asString(), "u_clone");
+  JsonValue before = ParseJson(original, "x", "T").value();
+  const JsonValue after = ParseJson(serialized.reveal(), "x", "T").value();
+  EXPECT_EQ(after["password"].get<std::string>(), "new");
+  EXPECT_EQ(after["username"].get<std::string>(), "u_clone");
   before["password"] = "new";
   before["username"] = "u_clone";
   EXPECT_EQ(before, after);

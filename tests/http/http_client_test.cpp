@@ -79,13 +79,13 @@ TEST_F(HttpClientTest, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
   ASSERT_TRUE(response.ok()) << response.status().message();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(*response->FindHeader("content-type"), "application/json");
-  const Json::Value echo = ParseJson(response->body, "echo", "T").value();
-  EXPECT_EQ(echo["method"].asString(), "POST");
-  EXPECT_EQ(echo["target"].asString(), "/echo?x=1");
-  EXPECT_EQ(echo["headers"]["X-Amz-Target"].asString(), "secretsmanager.GetSecretValue");
-  EXPECT_EQ(echo["headers"]["Host"].asString(), "127.0.0.1:" + server_->Url("").substr(17));
-  EXPECT_EQ(echo["headers"]["Content-Length"].asString(), std::to_string(request.body.size()));
-  EXPECT_EQ(echo["body"].asString(), "{\"a\":\"\xc3\xbc\"}");
+  const JsonValue echo = ParseJson(response->body, "echo", "T").value();
+  EXPECT_EQ(echo["method"].get<std::string>(), "POST");
+  EXPECT_EQ(echo["target"].get<std::string>(), "/echo?x=1");
+  EXPECT_EQ(echo["headers"]["X-Amz-Target"].get<std::string>(), "secretsmanager.GetSecretValue");
+  EXPECT_EQ(echo["headers"]["Host"].get<std::string>(), "127.0.0.1:" + server_->Url("").substr(17));
+  EXPECT_EQ(echo["headers"]["Content-Length"].get<std::string>(), std::to_string(request.body.size()));
+  EXPECT_EQ(echo["body"].get<std::string>(), "{\"a\":\"\xc3\xbc\"}");
 }
 
 TEST_F(HttpClientTest, ReadsChunkedCloseDelimitedAndInterimResponses) {

@@ -79,16 +79,16 @@ TEST(Cli, LocalEventRunsOneStepAndPrintsTheResult) {
                          R"(","Step":")" + step + "\"}";
     const auto result = RunProcess({TEST_BOOTSTRAP_PATH, "--event", "-"}, options);
     ASSERT_EQ(result.exit_code, 0) << step << ": " << result.out << result.err;
-    const Json::Value printed = ParseJson(result.out, "output", "T").value();
-    EXPECT_EQ(printed["step"].asString(), step);
-    EXPECT_EQ(printed["clientRequestToken"].asString(), token);
+    const JsonValue printed = ParseJson(result.out, "output", "T").value();
+    EXPECT_EQ(printed["step"].get<std::string>(), step);
+    EXPECT_EQ(printed["clientRequestToken"].get<std::string>(), token);
   }
   EXPECT_EQ(local.VersionWithStage(arn, "AWSCURRENT"), token);
 
   options.stdin_data = R"({"SecretId":")" + arn + R"(","Step":"setSecret"})";
   const auto invalid = RunProcess({TEST_BOOTSTRAP_PATH, "--event", "-"}, options);
   EXPECT_EQ(invalid.exit_code, 1);
-  EXPECT_EQ(ParseJson(invalid.out, "output", "T").value()["errorType"].asString(), "InvalidEvent");
+  EXPECT_EQ(ParseJson(invalid.out, "output", "T").value()["errorType"].get<std::string>(), "InvalidEvent");
 }
 
 }  // namespace

@@ -64,14 +64,14 @@ TEST_P(RedactionTest, NoPasswordAppearsInAnyOutput) {
   // Every password any version of any secret ever held.
   for (const std::string& id : {master, alternating, single, stale}) {
     for (const auto& [version, stages] : local.Stages(id)) {
-      const Json::Value value =
+      const JsonValue value =
           ParseJson(local
                         .AwsJson({"secretsmanager", "get-secret-value", "--secret-id", id,
                                   "--version-id", version})["SecretString"]
-                        .asString(),
+                        .get<std::string>(),
                     "secret", "T")
               .value();
-      passwords.insert(value["password"].asString());
+      passwords.insert(value["password"].get<std::string>());
     }
   }
   ASSERT_GE(passwords.size(), 8u) << "rotations should have produced new passwords";

@@ -35,7 +35,7 @@ class RotationTest : public ::testing::Test {
            R"(","password":")" + password + "\"" + extra + "}";
   }
 
-  static Json::Value Parse(const std::string& text) { return ParseJson(text, "t", "T").value(); }
+  static JsonValue Parse(const std::string& text) { return ParseJson(text, "t", "T").value(); }
 
   std::string Event(const std::string& arn, const std::string& token, const std::string& step) {
     return R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" + token + R"(","Step":")" +
@@ -53,23 +53,23 @@ TEST_F(RotationTest, RotateSecretRunsAllFourStepsAndMovesTheLabelsLikeAws) {
 
   const testing::ProcessResult rotated = local_->RotateSecret(arn);
   ASSERT_EQ(rotated.exit_code, 0) << rotated.err << local_->FunctionLog();
-  const std::string second = Parse(rotated.out)["VersionId"].asString();
+  const std::string second = Parse(rotated.out)["VersionId"].get<std::string>();
 
   // AWSCURRENT on the new version, AWSPREVIOUS on the old one, as AWS leaves them.
   const auto stages = local_->Stages(arn);
   EXPECT_EQ(stages.at(second), (std::vector<std::string>{"AWSCURRENT", "AWSPENDING"}));
   EXPECT_EQ(stages.at(first), (std::vector<std::string>{"AWSPREVIOUS"}));
-  const Json::Value current = Parse(local_->ValueAt(arn, "AWSCURRENT"));
-  EXPECT_EQ(current["username"].asString(), "alice");
-  EXPECT_EQ(Db().users["alice"], current["password"].asString());
-  EXPECT_EQ(current["password"].asString().size(), 32u);
+  const JsonValue current = Parse(local_->ValueAt(arn, "AWSCURRENT"));
+  EXPECT_EQ(current["username"].get<std::string>(), "alice");
+  EXPECT_EQ(Db().users["alice"], current["password"].get<std::string>());
+  EXPECT_EQ(current["password"].get<std::string>().size(), 32u);
 
   // The four steps ran, in order, each once.
   std::vector<std::string> steps;
-  const Json::Value stats = local_->LambdaStats();
-  for (const Json::Value& invocation : stats["invocations"]) {
-    EXPECT_TRUE(invocation["ok"].asBool());
-    steps.push_back(invocation["requestId"].asString());
+  const JsonValue stats = local_->LambdaStats();
+  for (const JsonValue& invocation : stats["invocations"]) {
+    EXPECT_TRUE(invocation["ok"].get<bool>());
+    steps.push_back(invocation["requestId"].get<std::string>());
   }
   EXPECT_EQ(steps.size(), 4u);
 
@@ -93,8 +93,8 @@ TEST_F(RotationTest, RerunningAnyStepAfterItSucceededChangesNothing) {
     bool function_error = true;
     const std::string response = local_->Invoke(Event(arn, token, step), &function_error);
     EXPECT_FALSE(function_error) << step << ": " << response;
-    for (const Json::Value& request : local_->Requests()) {
-      const std::string operation = request["operation"].asString();
+    for (const JsonValue& request : local_->Requests()) {
+      const std::string operation = request["operation"].get<std::string>();
       EXPECT_TRUE(operation == "DescribeSecret" || operation == "GetSecretValue")
           << step << " called " << operation;
     }
@@ -166,14 +166,14 @@ TEST_F(RotationTest, AlternatingUsersSwitchesBetweenTheUserAndItsClone) {
       SecretJson("app", "app-password",
                  R"(,"masterarn":")" + master + R"(","rotationStrategy":"alternating-users")"));
   ASSERT_EQ(local_->RotateSecret(arn).exit_code, 0) << local_->FunctionLog();
-  EXPECT_EQ(Parse(local_->ValueAt(arn, "AWSCURRENT"))["username"].asString(), "app_clone");
-  EXPECT_EQ(Parse(local_->ValueAt(arn, "AWSPREVIOUS"))["username"].asString(), "app");
+  EXPECT_EQ(Parse(local_->ValueAt(arn, "AWSCURRENT"))["username"].get<std::string>(), "app_clone");
+  EXPECT_EQ(Parse(local_->ValueAt(arn, "AWSPREVIOUS"))["username"].get<std::string>(), "app");
   ASSERT_EQ(local_->RotateSecret(arn).exit_code, 0) << local_->FunctionLog();
-  const Json::Value current = Parse(local_->ValueAt(arn, "AWSCURRENT"));
-  EXPECT_EQ(current["username"].asString(), "app");
-  EXPECT_EQ(Db().users["app"], current["password"].asString());
+  const JsonValue current = Parse(local_->ValueAt(arn, "AWSCURRENT"));
+  EXPECT_EQ(current["username"].get<std::string>(), "app");
+  EXPECT_EQ(Db().users["app"], current["password"].get<std::string>());
   EXPECT_EQ(Db().users["app_clone"],
-            Parse(local_->ValueAt(arn, "AWSPREVIOUS"))["password"].asString());
+            Parse(local_->ValueAt(arn, "AWSPREVIOUS"))["password"].get<std::string>());
 }
 
 TEST_F(RotationTest, ABadSecretFailsCreateSecretAndChangesNothing) {
@@ -183,8 +183,8 @@ TEST_F(RotationTest, ABadSecretFailsCreateSecretAndChangesNothing) {
   ASSERT_NE(failed.exit_code, 0);
   EXPECT_NE(failed.err.find("createSecret"), std::string::npos);
   EXPECT_NE(failed.err.find("field 'host' is missing or empty"), std::string::npos) << failed.err;
-  for (const Json::Value& request : local_->Requests()) {
-    EXPECT_NE(request["operation"].asString(), "PutSecretValue");
+  for (const JsonValue& request : local_->Requests()) {
+    EXPECT_NE(request["operation"].get<std::string>(), "PutSecretValue");
   }
 }
 
@@ -222,9 +222,9 @@ TEST(HttpsRotation, AnUntrustedSecretsManagerCertificateStopsTheRotation) {
           R"(","ClientRequestToken":"11111111-2222-3333-4444-555555555555","Step":"createSecret"})",
       &function_error);
   EXPECT_TRUE(function_error);
-  const Json::Value error = ParseJson(response, "error", "T").value();
-  EXPECT_EQ(error["errorType"].asString(), "TlsError");
-  EXPECT_NE(error["errorMessage"].asString().find("did not verify"), std::string::npos);
+  const JsonValue error = ParseJson(response, "error", "T").value();
+  EXPECT_EQ(error["errorType"].get<std::string>(), "TlsError");
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("did not verify"), std::string::npos);
   EXPECT_EQ(trusted.Requests().size(), 0u) << "no request got through";
 }
 

@@ -16,19 +16,19 @@ TEST(LambdaRuntime, ServesInvocationsAndReportsFunctionErrors) {
   bool function_error = false;
   const std::string body = local.Invoke(R"({"SecretId": 7})", &function_error);
   EXPECT_TRUE(function_error);
-  const Json::Value error = ParseJson(body, "error", "T").value();
-  EXPECT_EQ(error["errorType"].asString(), "InvalidEvent");
-  EXPECT_EQ(error["errorMessage"].asString(), "SecretId must be a string, not a number");
+  const JsonValue error = ParseJson(body, "error", "T").value();
+  EXPECT_EQ(error["errorType"].get<std::string>(), "InvalidEvent");
+  EXPECT_EQ(error["errorMessage"].get<std::string>(), "SecretId must be a string, not a number");
 
   // A second invocation is served by the same process.
   const std::string missing = local.Invoke(
       R"({"SecretId":"nope","ClientRequestToken":"11111111-2222-3333-4444-555555555555","Step":"createSecret"})",
       &function_error);
   EXPECT_TRUE(function_error);
-  EXPECT_EQ(ParseJson(missing, "error", "T").value()["errorType"].asString(),
+  EXPECT_EQ(ParseJson(missing, "error", "T").value()["errorType"].get<std::string>(),
             "ResourceNotFoundException");
-  const Json::Value stats = local.LambdaStats();
-  EXPECT_EQ(stats["starts"].asInt(), 1);
+  const JsonValue stats = local.LambdaStats();
+  EXPECT_EQ(stats["starts"].get<int>(), 1);
   EXPECT_EQ(stats["invocations"].size(), 2u);
 }
 
@@ -39,9 +39,9 @@ TEST(LambdaRuntime, AConfigurationErrorIsReportedAsAnInitError) {
   bool function_error = false;
   const std::string body = local.Invoke("{}", &function_error);
   EXPECT_TRUE(function_error);
-  const Json::Value error = ParseJson(body, "error", "T").value();
-  EXPECT_EQ(error["errorType"].asString(), "Runtime.ConfigurationError");
-  EXPECT_EQ(error["errorMessage"].asString(),
+  const JsonValue error = ParseJson(body, "error", "T").value();
+  EXPECT_EQ(error["errorType"].get<std::string>(), "Runtime.ConfigurationError");
+  EXPECT_EQ(error["errorMessage"].get<std::string>(),
             "ROTATION_STRATEGY must be single-user or alternating-users, not 'sometimes'");
   EXPECT_EQ(local.LambdaStats()["initErrors"].size(), 1u);
 }

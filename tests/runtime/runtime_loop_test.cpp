@@ -88,10 +88,10 @@ TEST_F(RuntimeLoopTest, PostsResponsesAndErrorsForEachInvocation) {
             "http://127.0.0.1:9001/2018-06-01/runtime/invocation/req-1/response");
   EXPECT_EQ(client.sent[1].body, "{\"done\":1}");
   EXPECT_EQ(client.sent[3].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/req-2/error");
-  const Json::Value error = ParseJson(client.sent[3].body, "error", "T").value();
-  EXPECT_EQ(error["errorType"].asString(), "InvalidEvent");
-  EXPECT_EQ(error["errorMessage"].asString(), "bad \"event\"");
-  EXPECT_TRUE(error["stackTrace"].isArray());
+  const JsonValue error = ParseJson(client.sent[3].body, "error", "T").value();
+  EXPECT_EQ(error["errorType"].get<std::string>(), "InvalidEvent");
+  EXPECT_EQ(error["errorMessage"].get<std::string>(), "bad \"event\"");
+  EXPECT_TRUE(error["stackTrace"].is_array());
   bool has_type_header = false;
   for (const http::Header& header : client.sent[3].headers) {
     has_type_header |=
@@ -151,7 +151,7 @@ TEST_F(RuntimeLoopTest, ReportInitErrorPostsTheErrorBody) {
       ReportInitError(client, "127.0.0.1:9001", "Runtime.ConfigurationError", "no region").ok());
   ASSERT_EQ(client.sent.size(), 1u);
   EXPECT_EQ(client.sent[0].url, "http://127.0.0.1:9001/2018-06-01/runtime/init/error");
-  EXPECT_EQ(ParseJson(client.sent[0].body, "e", "T").value()["errorMessage"].asString(),
+  EXPECT_EQ(ParseJson(client.sent[0].body, "e", "T").value()["errorMessage"].get<std::string>(),
             "no region");
 }
 

@@ -72,20 +72,19 @@ Result<FileDatabase> ReadFileDatabase(const std::string& path) {
     return Status(StatusCode::kUnavailable, "DatabaseError", "cannot open database file " + path);
   }
   const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  Result<Json::Value> parsed = ParseJson(text, "database file " + path, "DatabaseError");
+  Result<JsonValue> parsed = ParseJson(text, "database file " + path, "DatabaseError");
   if (!parsed.ok()) return parsed.status();
   FileDatabase database;
-  const Json::Value& users = (*parsed)["users"];
-  for (const std::string& name : users.getMemberNames()) {
-    database.users[name] = users[name].asString();
+  for (const auto& [name, password] : parsed->at("users").items()) {
+    database.users[name] = password.get<std::string>();
   }
-  database.changes = (*parsed)["changes"].asInt();
+  database.changes = parsed->at("changes").get<int>();
   return database;
 }
 
 Status WriteFileDatabase(const std::string& path, const FileDatabase& database) {
-  Json::Value root;
-  root["users"] = Json::Value(Json::objectValue);
+  JsonValue root;
+  root["users"] = JsonValue::object();
   for (const auto& [name, password] : database.users) root["users"][name] = password;
   root["changes"] = database.changes;
   const std::string temporary = path + ".tmp";

@@ -126,13 +126,13 @@ ProcessResult LocalAws::Aws(const std::vector<std::string>& args) const {
   return RunProcess(argv, options);
 }
 
-Json::Value LocalAws::AwsJson(const std::vector<std::string>& args) const {
+JsonValue LocalAws::AwsJson(const std::vector<std::string>& args) const {
   const ProcessResult result = Aws(args);
   if (result.exit_code != 0) {
     throw std::runtime_error("aws " + args.at(0) + " " + args.at(1) + " failed (" +
                              std::to_string(result.exit_code) + "): " + result.err);
   }
-  if (result.out.empty()) return Json::Value();
+  if (result.out.empty()) return JsonValue();
   return ParseJson(result.out, "aws output", "Test").value();
 }
 
@@ -140,7 +140,7 @@ std::string LocalAws::CreateSecret(const std::string& name,
                                    const std::string& secret_string) const {
   return AwsJson({"secretsmanager", "create-secret", "--name", name, "--secret-string",
                   secret_string})["ARN"]
-      .asString();
+      .get<std::string>();
 }
 
 ProcessResult LocalAws::RotateSecret(const std::string& secret_id) const {
@@ -151,17 +151,17 @@ ProcessResult LocalAws::RotateSecret(const std::string& secret_id) const {
 std::string LocalAws::ValueAt(const std::string& secret_id, const std::string& stage) const {
   return AwsJson({"secretsmanager", "get-secret-value", "--secret-id", secret_id, "--version-stage",
                   stage})["SecretString"]
-      .asString();
+      .get<std::string>();
 }
 
 std::map<std::string, std::vector<std::string>> LocalAws::Stages(
     const std::string& secret_id) const {
-  const Json::Value versions =
+  const JsonValue versions =
       AwsJson({"secretsmanager", "list-secret-version-ids", "--secret-id", secret_id})["Versions"];
   std::map<std::string, std::vector<std::string>> stages;
-  for (const Json::Value& version : versions) {
-    std::vector<std::string>& labels = stages[version["VersionId"].asString()];
-    for (const Json::Value& label : version["VersionStages"]) labels.push_back(label.asString());
+  for (const JsonValue& version : versions) {
+    std::vector<std::string>& labels = stages[version["VersionId"].get<std::string>()];
+    for (const JsonValue& label : version["VersionStages"]) labels.push_back(label.get<std::string>());
     std::sort(labels.begin(), labels.end());
   }
   return stages;
@@ -185,7 +185,7 @@ Result<http::Response> LocalAws::Post(const std::string& url, const std::string&
   return http_->Send(request);
 }
 
-Json::Value LocalAws::GetJson(const std::string& url) const {
+JsonValue LocalAws::GetJson(const std::string& url) const {
   http::Request request;
   request.url = url;
   request.timeout = std::chrono::seconds(10);
@@ -204,17 +204,17 @@ std::string LocalAws::Invoke(const std::string& event, bool* function_error) con
   return response->body;
 }
 
-Json::Value LocalAws::Requests() const { return GetJson(secrets_manager_url_ + "/_test/requests"); }
+JsonValue LocalAws::Requests() const { return GetJson(secrets_manager_url_ + "/_test/requests"); }
 
 void LocalAws::ClearRequests() const {
   (void)Post(secrets_manager_url_ + "/_test/requests/clear", "");
 }
 
-void LocalAws::QueueFaults(const Json::Value& faults) const {
+void LocalAws::QueueFaults(const JsonValue& faults) const {
   (void)Post(secrets_manager_url_ + "/_test/faults", WriteJson(faults));
 }
 
-Json::Value LocalAws::LambdaStats() const { return GetJson(lambda_url_ + "/_test/stats"); }
+JsonValue LocalAws::LambdaStats() const { return GetJson(lambda_url_ + "/_test/stats"); }
 
 std::string LocalAws::FunctionLog() const { return ReadFile(dir_ + "/function.log"); }
 

@@ -3,13 +3,13 @@
 // on 127.0.0.1, plus the real AWS CLI pointed at them.
 #pragma once
 
-#include <json/value.h>
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/json.h"
 #include "base/status.h"
 #include "http/http_client.h"
 #include "tests/support/process.h"
@@ -53,7 +53,7 @@ class LocalAws {
   // Runs the real AWS CLI (Debian's awscli) against the local endpoint.
   ProcessResult Aws(const std::vector<std::string>& args) const;
   // Same, parsing stdout as JSON; throws with the CLI's stderr on failure.
-  Json::Value AwsJson(const std::vector<std::string>& args) const;
+  JsonValue AwsJson(const std::vector<std::string>& args) const;
 
   // Creates a secret with the AWS CLI; returns its ARN.
   std::string CreateSecret(const std::string& name, const std::string& secret_string) const;
@@ -71,12 +71,12 @@ class LocalAws {
   std::string Invoke(const std::string& event, bool* function_error = nullptr) const;
 
   // The local Secrets Manager's request journal (operations only, no values).
-  Json::Value Requests() const;
+  JsonValue Requests() const;
   void ClearRequests() const;
   // Queues fault answers: {"operation": ..., "responses": [...]}.
-  void QueueFaults(const Json::Value& faults) const;
+  void QueueFaults(const JsonValue& faults) const;
   // The local Lambda service's statistics.
-  Json::Value LambdaStats() const;
+  JsonValue LambdaStats() const;
   // Everything the function process wrote (stdout and stderr).
   std::string FunctionLog() const;
   // Everything both servers wrote.
@@ -84,7 +84,7 @@ class LocalAws {
 
  private:
   Result<http::Response> Post(const std::string& url, const std::string& body) const;
-  Json::Value GetJson(const std::string& url) const;
+  JsonValue GetJson(const std::string& url) const;
 
   LocalAwsOptions options_;
   std::string dir_;

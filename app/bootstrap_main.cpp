@@ -123,7 +123,7 @@ struct Function {
 Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   Result<aws::AwsConfig> aws_config = aws::AwsConfigFromEnvironment();
   if (!aws_config.ok()) return aws_config.status();
-  Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment();
+  Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment(ExecutableDir());
   if (!rotation_config.ok()) return rotation_config.status();
   Result<std::unique_ptr<http::Client>> http = http::NewClient();
   if (!http.ok()) return http.status();

@@ -12,6 +12,21 @@
 namespace secret_rotator::app {
 namespace {
 
+// Files the Lambda package may carry (packaging/package.sh).
+constexpr char kPackagedCaBundle[] = "db-ca-bundle.pem";
+constexpr char kPackagedMysqlPlugins[] = "lib/mariadb/plugin";
+
+bool IsReadableFile(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         ::access(path.c_str(), R_OK) == 0;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
 Status ConfigurationError(std::string message) {
   return Status(StatusCode::kInvalidArgument, "ConfigurationError", std::move(message));
 }
@@ -42,7 +57,16 @@ Result<strategies::TlsMode> ParseTlsMode(const std::string& value) {
 
 }  // namespace
 
-Result<handler::RotationConfig> RotationConfigFromEnvironment() {
+std::string ExecutableDir() {
+  std::array<char, 4096> path{};
+  const ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
+  if (length <= 0) return "";
+  std::string executable(path.data(), static_cast<std::size_t>(length));
+  const auto slash = executable.rfind('/');
+  return slash == std::string::npos ? "" : executable.substr(0, slash);
+}
+
+Result<handler::RotationConfig> RotationConfigFromEnvironment(const std::string& package_dir) {
   handler::RotationConfig config;
 
   if (auto kind = GetEnv("ROTATION_STRATEGY"); kind && !kind->empty()) {
@@ -87,12 +111,15 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment() {
     strategy.tls_mode = *parsed;
   }
   if (auto ca_file = GetEnv("DB_TLS_CA_FILE"); ca_file && !ca_file->empty()) {
-    struct stat info {};
-    if (::stat(ca_file->c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
-        ::access(ca_file->c_str(), R_OK) != 0) {
+    if (!IsReadableFile(*ca_file)) {
       return ConfigurationError("DB_TLS_CA_FILE '" + *ca_file + "' is not a readable file");
     }
     strategy.tls_ca_file = *ca_file;
+  } else if (!package_dir.empty() && IsReadableFile(package_dir + "/" + kPackagedCaBundle)) {
+    strategy.tls_ca_file = package_dir + "/" + kPackagedCaBundle;
+  }
+  if (!package_dir.empty() && IsDirectory(package_dir + "/" + kPackagedMysqlPlugins)) {
+    strategy.mysql_plugin_dir = package_dir + "/" + kPackagedMysqlPlugins;
   }
   if (auto encryption = GetEnv("PASSWORD_ENCRYPTION"); encryption && !encryption->empty()) {
     if (*encryption != "scram-sha-256" && *encryption != "md5") {

@@ -11,6 +11,14 @@ namespace secret_rotator::app {
 // REQUIRE_EACH_INCLUDED_TYPE, DB_TLS_MODE, DB_TLS_CA_FILE and
 // PASSWORD_ENCRYPTION. A value that cannot be understood is a
 // ConfigurationError naming the variable, never a silent default.
-Result<handler::RotationConfig> RotationConfigFromEnvironment();
+//
+// `package_dir` is the folder of the executable (the unpacked Lambda package,
+// /var/task): when DB_TLS_CA_FILE is unset, <package_dir>/db-ca-bundle.pem is
+// the database CA bundle if the package has one; <package_dir>/lib/mariadb/plugin
+// is the MySQL client's plugin folder if the package has one.
+Result<handler::RotationConfig> RotationConfigFromEnvironment(const std::string& package_dir);
+
+// The folder that holds the running executable ("" if it cannot be told).
+std::string ExecutableDir();
 
 }  // namespace secret_rotator::app

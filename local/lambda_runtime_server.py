@@ -292,7 +292,9 @@ class Sandbox:
 
     def snapshot(self) -> dict[str, Any]:
         with self.cv:
-            return json.loads(json.dumps(self.stats))
+            stats = json.loads(json.dumps(self.stats))
+            stats["childPid"] = self.child.pid if self.child is not None else None
+            return stats
 
 
 def peer_closed(connection: socket.socket) -> bool:

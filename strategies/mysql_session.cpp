@@ -343,7 +343,9 @@ Result<Session> Session::Connect(const DbCredentials& credentials, const Strateg
       !SetOption(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
       !SetOption(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) ||
       !SetOption(mysql, MYSQL_OPT_READ_TIMEOUT, &timeout) ||
-      !SetOption(mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout)) {
+      !SetOption(mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout) ||
+      (!config.mysql_plugin_dir.empty() &&
+       !SetOption(mysql, MYSQL_PLUGIN_DIR, config.mysql_plugin_dir.c_str()))) {
     return Status(
         StatusCode::kInternal, kDatabaseError,
         target + ": the MySQL client library rejected a connection option: " + mysql_error(mysql));

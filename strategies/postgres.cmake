@@ -1,10 +1,27 @@
-# PostgreSQL and Aurora PostgreSQL, with Debian's libpq (libpq-dev).
-# GLOBAL so that the tests can use libpq for their own checks.
-if(NOT TARGET PkgConfig::LIBPQ)
-  pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
+# PostgreSQL and Aurora PostgreSQL, with Debian's libpq linked statically
+# (libpq-dev; libpgcommon/libpgport from postgresql-server-dev-15) and without
+# its LDAP and GSSAPI libraries: see postgres_no_ldap_gssapi.cpp.
+# The target libpq_static is GLOBAL so that tests use the same libpq.
+if(NOT TARGET libpq_static)
+  pkg_check_modules(LIBPQ REQUIRED libpq)
+  find_program(PG_CONFIG pg_config REQUIRED)
+  execute_process(COMMAND ${PG_CONFIG} --pkglibdir OUTPUT_VARIABLE PG_PKGLIBDIR
+                  OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+  find_library(LIBPQ_ARCHIVE NAMES libpq.a HINTS ${LIBPQ_LIBDIR} REQUIRED)
+  find_library(PGCOMMON_ARCHIVE NAMES libpgcommon_shlib.a HINTS ${PG_PKGLIBDIR} REQUIRED)
+  find_library(PGPORT_ARCHIVE NAMES libpgport_shlib.a HINTS ${PG_PKGLIBDIR} REQUIRED)
+  add_library(postgres_no_ldap_gssapi OBJECT ${CMAKE_CURRENT_LIST_DIR}/postgres_no_ldap_gssapi.cpp)
+  target_link_libraries(postgres_no_ldap_gssapi PRIVATE project_warnings)
+  add_library(libpq_static INTERFACE IMPORTED GLOBAL)
+  target_include_directories(libpq_static INTERFACE ${LIBPQ_INCLUDE_DIRS})
+  # The stand-ins go in as objects, so they resolve libpq's references
+  # whatever the link order.
+  target_link_libraries(libpq_static INTERFACE
+    ${LIBPQ_ARCHIVE} ${PGCOMMON_ARCHIVE} ${PGPORT_ARCHIVE}
+    $<TARGET_OBJECTS:postgres_no_ldap_gssapi> OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 endif()
 target_sources(strategies PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/postgres_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/postgres_session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/postgres_strategy.cpp)
-target_link_libraries(strategies PRIVATE PkgConfig::LIBPQ OpenSSL::Crypto)
+target_link_libraries(strategies PRIVATE libpq_static OpenSSL::Crypto)

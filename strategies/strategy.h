@@ -29,6 +29,9 @@ struct StrategyConfig {
   // PostgreSQL only: force "scram-sha-256" or "md5" (PASSWORD_ENCRYPTION);
   // empty follows the server's password_encryption.
   std::string password_encryption;
+  // MySQL only: the folder of the client library's authentication plugins
+  // (caching_sha2_password for MySQL 8, ...); empty keeps the library's own.
+  std::string mysql_plugin_dir;
 };
 
 // One set of database credentials, parsed from a secret.

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace secret_rotator::app {
 namespace {
@@ -18,11 +22,11 @@ class RotationConfigTest : public ::testing::Test {
       ::unsetenv(name);
     }
   }
-  static std::string Error() { return RotationConfigFromEnvironment().status().message(); }
+  static std::string Error() { return RotationConfigFromEnvironment("").status().message(); }
 };
 
 TEST_F(RotationConfigTest, DefaultsMatchAwsFunctions) {
-  Result<handler::RotationConfig> config = RotationConfigFromEnvironment();
+  Result<handler::RotationConfig> config = RotationConfigFromEnvironment("");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->default_kind, strategies::RotationKind::kSingleUser);
   EXPECT_EQ(config->password.length, 32);
@@ -42,7 +46,7 @@ TEST_F(RotationConfigTest, ReadsEverySetting) {
   ::setenv("DB_TLS_MODE", "verify-ca", 1);
   ::setenv("DB_TLS_CA_FILE", "/etc/hostname", 1);
   ::setenv("PASSWORD_ENCRYPTION", "md5", 1);
-  Result<handler::RotationConfig> config = RotationConfigFromEnvironment();
+  Result<handler::RotationConfig> config = RotationConfigFromEnvironment("");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->default_kind, strategies::RotationKind::kAlternatingUsers);
   EXPECT_EQ(config->password.length, 48);
@@ -52,6 +56,23 @@ TEST_F(RotationConfigTest, ReadsEverySetting) {
   EXPECT_EQ(config->strategy.tls_mode, strategies::TlsMode::kVerifyCa);
   EXPECT_EQ(config->strategy.tls_ca_file, "/etc/hostname");
   EXPECT_EQ(config->strategy.password_encryption, "md5");
+}
+
+TEST_F(RotationConfigTest, UsesWhatThePackageCarriesUnlessConfigured) {
+  const std::string dir = ::testing::TempDir() + "/package_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/lib/mariadb/plugin");
+  std::ofstream(dir + "/db-ca-bundle.pem") << "-----BEGIN CERTIFICATE-----\n";
+  Result<handler::RotationConfig> config = RotationConfigFromEnvironment(dir);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->strategy.tls_ca_file, dir + "/db-ca-bundle.pem");
+  EXPECT_EQ(config->strategy.mysql_plugin_dir, dir + "/lib/mariadb/plugin");
+  ::setenv("DB_TLS_CA_FILE", "/etc/hostname", 1);
+  EXPECT_EQ(RotationConfigFromEnvironment(dir)->strategy.tls_ca_file, "/etc/hostname");
+  std::filesystem::remove_all(dir);
+  ::unsetenv("DB_TLS_CA_FILE");
+  config = RotationConfigFromEnvironment(dir);
+  EXPECT_TRUE(config->strategy.tls_ca_file.empty());
+  EXPECT_TRUE(config->strategy.mysql_plugin_dir.empty());
 }
 
 TEST_F(RotationConfigTest, RefusesValuesItCannotUnderstand) {

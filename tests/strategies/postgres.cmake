@@ -4,10 +4,7 @@
 #   postgres_connection_test  unit: settings, names, error classification.
 #   postgres_strategy_test    integration: the strategies against the private
 #                             PostgreSQL cluster of tests/servers/postgres.sh.
-if(NOT TARGET PkgConfig::LIBPQ)
-  pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
-endif()
-
+# libpq_static comes from strategies/postgres.cmake.
 add_executable(postgres_connection_test
   ${CMAKE_CURRENT_LIST_DIR}/postgres_connection_test.cpp)
 target_link_libraries(postgres_connection_test PRIVATE
@@ -18,7 +15,7 @@ gtest_discover_tests(postgres_connection_test DISCOVERY_TIMEOUT 30
 add_executable(postgres_strategy_test
   ${CMAKE_CURRENT_LIST_DIR}/postgres_strategy_test.cpp)
 target_link_libraries(postgres_strategy_test PRIVATE
-  strategies PkgConfig::LIBPQ GTest::gtest GTest::gtest_main project_warnings)
+  strategies libpq_static GTest::gtest GTest::gtest_main project_warnings)
 gtest_discover_tests(postgres_strategy_test DISCOVERY_TIMEOUT 30
   PROPERTIES LABELS integration TIMEOUT 120 FIXTURES_REQUIRED postgres
   ENVIRONMENT "SECRET_ROTATOR_POSTGRES_DIR=${CMAKE_BINARY_DIR}/servers/postgres")

@@ -93,10 +93,7 @@ std::vector<std::string> StringArray(const JsonValue& object, const char* field)
 class SecretsManagerClient final : public SecretsManager {
  public:
   SecretsManagerClient(std::unique_ptr<http::Client> http, AwsConfig config, RetryPolicy retry)
-      : http_(std::move(http)),
-        config_(std::move(config)),
-        retry_(retry),
-        rng_(RandomUint64()) {}
+      : http_(std::move(http)), config_(std::move(config)), retry_(retry), rng_(RandomUint64()) {}
 
   Result<SecretDescription> DescribeSecret(const std::string& secret_id,
                                            Deadline deadline) override {
@@ -110,7 +107,8 @@ class SecretsManagerClient final : public SecretsManager {
     description.arn = *arn;
     if (const std::string* name = JsonStringMember(body, "Name")) description.name = *name;
     const JsonValue* enabled = JsonMember(body, "RotationEnabled");
-    description.rotation_enabled = enabled != nullptr && enabled->is_boolean() && enabled->get<bool>();
+    description.rotation_enabled =
+        enabled != nullptr && enabled->is_boolean() && enabled->get<bool>();
     const JsonValue* versions = JsonMember(body, "VersionIdsToStages");
     if (versions != nullptr && versions->is_object()) {
       for (const auto& [version_id, stages] : versions->items()) {
@@ -123,12 +121,12 @@ class SecretsManagerClient final : public SecretsManager {
   Result<SecretValue> GetSecretValue(const GetSecretValueRequest& request,
                                      Deadline deadline) override {
     Result<JsonValue> response = Call("GetSecretValue",
-                                        JsonObjectText()
-                                            .Add("SecretId", request.secret_id)
-                                            .AddIf("VersionId", request.version_id)
-                                            .AddIf("VersionStage", request.version_stage)
-                                            .Take(),
-                                        deadline);
+                                      JsonObjectText()
+                                          .Add("SecretId", request.secret_id)
+                                          .AddIf("VersionId", request.version_id)
+                                          .AddIf("VersionStage", request.version_stage)
+                                          .Take(),
+                                      deadline);
     if (!response.ok()) return response.status();
     JsonValue& body = *response;
     SecretValue value;

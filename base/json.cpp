@@ -89,16 +89,23 @@ std::string WriteJson(const JsonValue& value) {
 
 std::string_view JsonTypeName(const JsonValue& value) {
   switch (value.type()) {
-    case JsonValue::value_t::null: return "null";
+    case JsonValue::value_t::null:
+      return "null";
     case JsonValue::value_t::number_integer:
     case JsonValue::value_t::number_unsigned:
-    case JsonValue::value_t::number_float: return "a number";
-    case JsonValue::value_t::string: return "a string";
-    case JsonValue::value_t::boolean: return "a boolean";
-    case JsonValue::value_t::array: return "an array";
-    case JsonValue::value_t::object: return "an object";
+    case JsonValue::value_t::number_float:
+      return "a number";
+    case JsonValue::value_t::string:
+      return "a string";
+    case JsonValue::value_t::boolean:
+      return "a boolean";
+    case JsonValue::value_t::array:
+      return "an array";
+    case JsonValue::value_t::object:
+      return "an object";
     case JsonValue::value_t::binary:
-    case JsonValue::value_t::discarded: break;
+    case JsonValue::value_t::discarded:
+      break;
   }
   return "an unknown value";
 }
@@ -111,7 +118,8 @@ const JsonValue* JsonMember(const JsonValue& object, std::string_view key) {
 
 const std::string* JsonStringMember(const JsonValue& object, std::string_view key) {
   const JsonValue* member = JsonMember(object, key);
-  return member != nullptr && member->is_string() ? &member->get_ref<const std::string&>() : nullptr;
+  return member != nullptr && member->is_string() ? &member->get_ref<const std::string&>()
+                                                  : nullptr;
 }
 
 void WipeJson(JsonValue& value) noexcept {

@@ -84,7 +84,8 @@ TEST_F(HttpClientTest, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
   EXPECT_EQ(echo["target"].get<std::string>(), "/echo?x=1");
   EXPECT_EQ(echo["headers"]["X-Amz-Target"].get<std::string>(), "secretsmanager.GetSecretValue");
   EXPECT_EQ(echo["headers"]["Host"].get<std::string>(), "127.0.0.1:" + server_->Url("").substr(17));
-  EXPECT_EQ(echo["headers"]["Content-Length"].get<std::string>(), std::to_string(request.body.size()));
+  EXPECT_EQ(echo["headers"]["Content-Length"].get<std::string>(),
+            std::to_string(request.body.size()));
   EXPECT_EQ(echo["body"].get<std::string>(), "{\"a\":\"\xc3\xbc\"}");
 }
 

@@ -88,7 +88,8 @@ TEST(Cli, LocalEventRunsOneStepAndPrintsTheResult) {
   options.stdin_data = R"({"SecretId":")" + arn + R"(","Step":"setSecret"})";
   const auto invalid = RunProcess({TEST_BOOTSTRAP_PATH, "--event", "-"}, options);
   EXPECT_EQ(invalid.exit_code, 1);
-  EXPECT_EQ(ParseJson(invalid.out, "output", "T").value()["errorType"].get<std::string>(), "InvalidEvent");
+  EXPECT_EQ(ParseJson(invalid.out, "output", "T").value()["errorType"].get<std::string>(),
+            "InvalidEvent");
 }
 
 }  // namespace

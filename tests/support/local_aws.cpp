@@ -161,7 +161,8 @@ std::map<std::string, std::vector<std::string>> LocalAws::Stages(
   std::map<std::string, std::vector<std::string>> stages;
   for (const JsonValue& version : versions) {
     std::vector<std::string>& labels = stages[version["VersionId"].get<std::string>()];
-    for (const JsonValue& label : version["VersionStages"]) labels.push_back(label.get<std::string>());
+    for (const JsonValue& label : version["VersionStages"])
+      labels.push_back(label.get<std::string>());
     std::sort(labels.begin(), labels.end());
   }
   return stages;

@@ -3,7 +3,6 @@
 // on 127.0.0.1, plus the real AWS CLI pointed at them.
 #pragma once
 
-
 #include <map>
 #include <memory>
 #include <string>

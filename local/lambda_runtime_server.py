@@ -338,6 +338,9 @@ class Handler(BaseHTTPRequestHandler):
     """Runtime API under /2018-06-01/runtime/, Invoke API, and GET /_test/stats."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on,
+    # a kept-alive client's delayed ACK would hold the body back ~40 ms.
+    disable_nagle_algorithm = True
     server: LambdaServer
 
     def _read_body(self) -> bytes:

@@ -677,6 +677,9 @@ class Handler(BaseHTTPRequestHandler):
     """AWS requests on POST (any path outside /_test/); test controls under /_test/."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on,
+    # a kept-alive client's delayed ACK would hold the body back ~40 ms.
+    disable_nagle_algorithm = True
     server: SecretsManagerServer
 
     # -- plumbing

@@ -91,10 +91,7 @@ std::vector<std::string> StringArray(const Json::Value& value) {
 class SecretsManagerClient final : public SecretsManager {
  public:
   SecretsManagerClient(std::unique_ptr<http::Client> http, AwsConfig config, RetryPolicy retry)
-      : http_(std::move(http)),
-        config_(std::move(config)),
-        retry_(retry),
-        rng_(RandomUint64()) {}
+      : http_(std::move(http)), config_(std::move(config)), retry_(retry), rng_(RandomUint64()) {}
 
   Result<SecretDescription> DescribeSecret(const std::string& secret_id,
                                            Deadline deadline) override {

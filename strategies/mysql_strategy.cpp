@@ -159,7 +159,25 @@ class SingleUserStrategy final : public MySqlStrategy {
         *statement, "changing the password of account " + AccountText(*account),
         request.pending.password);
     if (!changed.ok()) return changed;
-    return Verify(request.pending, *account, deadline);
+    Status verified = Verify(request.pending, *account, deadline);
+    if (verified.ok() || !verified.Is(mysql::kLoginFailed)) return verified;
+
+    // The account now has a password nothing logs in with: put back the one
+    // that logged in, so that the applications' AWSCURRENT keeps working.
+    Result<Secret> restore = PasswordStatement(*session, *version, *account_sql, used->password);
+    Status restored =
+        restore.ok()
+            ? session->ExecuteSecret(
+                  *restore, "putting back the password of account " + AccountText(*account),
+                  used->password)
+            : restore.status();
+    if (!restored.ok()) {
+      return Status(
+          StatusCode::kFailedPrecondition, mysql::kLoginFailed,
+          verified.message() + "; putting the old password back failed too: " + restored.message());
+    }
+    return Status(StatusCode::kFailedPrecondition, mysql::kLoginFailed,
+                  verified.message() + "; the password that logged in before was put back");
   }
 };
 

@@ -64,6 +64,7 @@ class SingleUserStrategy final : public PostgresStrategy {
       return pending_login.status().WithContext("logging in with the AWSPENDING password");
     }
 
+    const DbCredentials* used = &request.current;
     Result<PostgresSession> session = Connect(request.current, deadline);
     if (!session.ok()) {
       if (!IsLoginRejected(session.status())) {
@@ -74,6 +75,7 @@ class SingleUserStrategy final : public PostgresStrategy {
             "neither the AWSPENDING nor the AWSCURRENT password logs in");
       }
       // A half-finished earlier rotation may have left the previous password.
+      used = request.previous;
       session = Connect(*request.previous, deadline);
       if (!session.ok()) {
         return session.status().WithContext(
@@ -82,8 +84,40 @@ class SingleUserStrategy final : public PostgresStrategy {
       }
     }
     // A user may change its own password without any privilege.
-    return session->SetPassword(pending.username, pending.password, config_.password_encryption,
-                                deadline);
+    Status changed = session->SetPassword(pending.username, pending.password,
+                                          config_.password_encryption, deadline);
+    if (!changed.ok()) return changed;
+    return ConfirmOrRestore(*session, pending, *used, deadline);
+  }
+
+ private:
+  // The new password must log in before anything relies on it. If the
+  // server refuses it (PASSWORD_ENCRYPTION=md5 under a scram-sha-256 rule in
+  // pg_hba.conf, say), the password that logged in is put back so that
+  // AWSCURRENT keeps working: as a SCRAM verifier, which pg_hba.conf's
+  // scram-sha-256, md5 and password methods all accept.
+  Status ConfirmOrRestore(PostgresSession& session, const DbCredentials& pending,
+                          const DbCredentials& used, Deadline deadline) const {
+    Result<PostgresSession> check = Connect(pending, deadline);
+    if (check.ok()) return Status::Ok();
+    if (!IsLoginRejected(check.status())) {
+      // Not a refusal: a later attempt finds out whether the new password works.
+      return check.status().WithContext("logging in with the new AWSPENDING password");
+    }
+    const std::string hint =
+        config_.password_encryption == "md5"
+            ? " (PASSWORD_ENCRYPTION is md5; the server's pg_hba.conf may require scram-sha-256)"
+            : "";
+    Status restored = session.SetPassword(used.username, used.password, "scram-sha-256", deadline);
+    if (!restored.ok()) {
+      return Status(StatusCode::kPermissionDenied, "DatabaseLoginFailed",
+                    "the new password was set but the server refuses it" + hint +
+                        ", and putting the old one back failed: " + restored.message());
+    }
+    return Status(StatusCode::kFailedPrecondition, "DatabaseLoginFailed",
+                  "the new password was set but the server refuses it" + hint +
+                      "; the password that logged in before was put back. The refusal: " +
+                      check.status().message());
   }
 };
 

@@ -41,7 +41,7 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-Json::Value Parse(const std::string& text) { return ParseJson(text, "test JSON", "Test").value(); }
+JsonValue Parse(const std::string& text) { return ParseJson(text, "test JSON", "Test").value(); }
 
 class MariaDbRotationTest : public ::testing::Test {
  protected:
@@ -107,9 +107,9 @@ class MariaDbRotationTest : public ::testing::Test {
               admin_->Account(user));
   }
 
-  Json::Value SecretFor(const std::string& user, const std::string& password,
-                        const std::string& engine = "mariadb") const {
-    Json::Value secret;
+  JsonValue SecretFor(const std::string& user, const std::string& password,
+                      const std::string& engine = "mariadb") const {
+    JsonValue secret;
     secret["engine"] = engine;
     secret["host"] = server_.host;
     secret["port"] = server_.port;
@@ -127,18 +127,18 @@ class MariaDbRotationTest : public ::testing::Test {
     return master_arn_;
   }
 
-  Json::Value AlternatingSecretFor(const std::string& user, const std::string& password) {
-    Json::Value secret = SecretFor(user, password);
+  JsonValue AlternatingSecretFor(const std::string& user, const std::string& password) {
+    JsonValue secret = SecretFor(user, password);
     secret["masterarn"] = MasterArn();
     secret["rotationStrategy"] = "alternating-users";
     return secret;
   }
 
-  std::string CreateSecret(const Json::Value& secret) {
+  std::string CreateSecret(const JsonValue& secret) {
     return aws_->CreateSecret("app-" + std::to_string(++secrets_made_), WriteJson(secret));
   }
 
-  Json::Value At(const std::string& arn, const std::string& stage) const {
+  JsonValue At(const std::string& arn, const std::string& stage) const {
     return Parse(aws_->ValueAt(arn, stage));
   }
 
@@ -148,7 +148,7 @@ class MariaDbRotationTest : public ::testing::Test {
     const ProcessResult rotated = aws_->RotateSecret(arn);
     EXPECT_EQ(rotated.exit_code, 0) << rotated.err << "\nfunction log:\n" << aws_->FunctionLog();
     if (rotated.exit_code != 0) return "";
-    return Parse(rotated.out)["VersionId"].asString();
+    return Parse(rotated.out)["VersionId"].get<std::string>();
   }
 
   // AWSCURRENT (and AWSPENDING, which AWS leaves with it) on `to`,
@@ -210,11 +210,11 @@ class MariaDbRotationTest : public ::testing::Test {
   // rotate-secret of `arn` whose AWSCURRENT is `*version`: checks that the
   // labels moved, sets `*version` to the new AWSCURRENT and returns its value
   // (null, with a failure, when the rotation failed).
-  Json::Value RotateAndCheckLabels(const std::string& arn, std::string* version) {
+  JsonValue RotateAndCheckLabels(const std::string& arn, std::string* version) {
     const std::string after = Rotate(arn);
-    if (after.empty()) return Json::Value();
+    if (after.empty()) return JsonValue();
     // Two AWS CLI calls at once: their start-up takes most of the time.
-    std::future<Json::Value> current =
+    std::future<JsonValue> current =
         std::async(std::launch::async, [this, &arn] { return At(arn, "AWSCURRENT"); });
     ExpectLabelsMoved(arn, *version, after);
     *version = after;
@@ -227,7 +227,7 @@ class MariaDbRotationTest : public ::testing::Test {
   // createSecret and setSecret run through the Lambda Invoke API. Returns the
   // pending version.
   std::string RotateUntilSetSecret(const std::string& arn) {
-    Json::Value fault;
+    JsonValue fault;
     fault["operation"] = "PutSecretValue";
     fault["responses"][0]["status"] = 400;
     fault["responses"][0]["type"] = "InvalidRequestException";
@@ -259,7 +259,7 @@ class MariaDbRotationTest : public ::testing::Test {
   struct Rotation {
     std::string arn;
     ProcessResult rotated;
-    Json::Value current;  // AWSCURRENT after a successful rotation
+    JsonValue current;  // AWSCURRENT after a successful rotation
   };
 
   // Creates a secret with each of `texts` and rotates them all at the same
@@ -302,20 +302,20 @@ TEST_F(MariaDbSingleUser, TenRotationsInARow) {
   CreateUser(user, "initial-Password-0");
   ASSERT_FALSE(HasFailure());
   const int changes = PasswordStatements(user);
-  Json::Value secret = SecretFor(user, "initial-Password-0");
+  JsonValue secret = SecretFor(user, "initial-Password-0");
   secret["application"] = "kept as it is";
   const std::string arn = CreateSecret(secret);
   std::string version = aws_->VersionWithStage(arn, "AWSCURRENT");
-  Json::Value old = secret;
-  Json::Value previous;
+  JsonValue old = secret;
+  JsonValue previous;
   std::set<std::string> passwords = {"initial-Password-0"};
 
   for (int i = 1; i <= 10; ++i) {
     SCOPED_TRACE("rotation " + std::to_string(i));
-    const Json::Value current = RotateAndCheckLabels(arn, &version);
+    const JsonValue current = RotateAndCheckLabels(arn, &version);
     ASSERT_FALSE(HasFailure());
-    const std::string password = current["password"].asString();
-    Json::Value expected = old;
+    const std::string password = current["password"].get<std::string>();
+    JsonValue expected = old;
     expected["password"] = password;
     EXPECT_EQ(current, expected) << "only the password changes";
     EXPECT_TRUE(passwords.insert(password).second) << "a password seen before";
@@ -323,7 +323,7 @@ TEST_F(MariaDbSingleUser, TenRotationsInARow) {
     EXPECT_EQ(password.find_first_of("/@\"'\\"), std::string::npos)
         << "MySQL's default excluded characters";
     EXPECT_TRUE(LogsIn(user, password)) << testing::LoginError(server_, user, password);
-    EXPECT_TRUE(Refused(user, old["password"].asString()));
+    EXPECT_TRUE(Refused(user, old["password"].get<std::string>()));
     previous = old;
     old = current;
   }
@@ -345,37 +345,38 @@ TEST_F(MariaDbAlternatingUsers, TenRotationsInARow) {
   Grant("SELECT, INSERT", database, user);
   ASSERT_FALSE(HasFailure());
   const int changes = PasswordStatements(user);
-  Json::Value secret = SecretFor(user, "initial-Password-0");
+  JsonValue secret = SecretFor(user, "initial-Password-0");
   secret["masterarn"] = MasterArn();
   const std::string arn = CreateSecret(secret);
   std::string version = aws_->VersionWithStage(arn, "AWSCURRENT");
   // AWSCURRENT's value before each rotation, the first one first.
-  std::vector<Json::Value> history = {secret};
+  std::vector<JsonValue> history = {secret};
 
   for (int i = 1; i <= 10; ++i) {
     SCOPED_TRACE("rotation " + std::to_string(i));
-    const Json::Value current = RotateAndCheckLabels(arn, &version);
+    const JsonValue current = RotateAndCheckLabels(arn, &version);
     ASSERT_FALSE(HasFailure());
-    const Json::Value& previous = history.back();
-    const std::string username = current["username"].asString();
-    const std::string password = current["password"].asString();
+    const JsonValue& previous = history.back();
+    const std::string username = current["username"].get<std::string>();
+    const std::string password = current["password"].get<std::string>();
     EXPECT_EQ(username, i % 2 == 1 ? clone : user);
     EXPECT_EQ(current["masterarn"], secret["masterarn"]);
     // AWSCURRENT and AWSPREVIOUS both log in: clients that still hold the
     // previous credentials keep working.
     EXPECT_TRUE(LogsIn(username, password)) << testing::LoginError(server_, username, password);
-    EXPECT_TRUE(LogsIn(previous["username"].asString(), previous["password"].asString()));
+    EXPECT_TRUE(
+        LogsIn(previous["username"].get<std::string>(), previous["password"].get<std::string>()));
     // The password this user had two rotations ago is gone.
     if (history.size() >= 2) {
-      const Json::Value& before_previous = history[history.size() - 2];
-      EXPECT_EQ(before_previous["username"].asString(), username);
-      EXPECT_TRUE(Refused(username, before_previous["password"].asString()));
+      const JsonValue& before_previous = history[history.size() - 2];
+      EXPECT_EQ(before_previous["username"].get<std::string>(), username);
+      EXPECT_TRUE(Refused(username, before_previous["password"].get<std::string>()));
     }
     EXPECT_EQ(testing::NormalizedGrants(*admin_, clone), testing::NormalizedGrants(*admin_, user));
     history.push_back(current);
   }
   EXPECT_EQ(At(arn, "AWSPREVIOUS"), history[history.size() - 2]);
-  MariaDbClient as_user(server_, user, history.back()["password"].asString());
+  MariaDbClient as_user(server_, user, history.back()["password"].get<std::string>());
   EXPECT_TRUE(as_user.Exec("INSERT INTO " + QuoteIdentifier(database) + ".t VALUES (1)"))
       << as_user.error();
   EXPECT_EQ(PasswordStatements(user) - changes, 5);
@@ -442,7 +443,7 @@ TEST_F(MariaDbSingleUserGrants, RequireSslUserKeepsGrantsOnTwoDatabases) {
 
   EXPECT_TRUE(Refused(user, "initial-Password-0"));
   EXPECT_EQ(testing::NormalizedGrants(*admin_, user), grants);
-  ExpectGrantsWork(user, At(arn, "AWSCURRENT")["password"].asString());
+  ExpectGrantsWork(user, At(arn, "AWSCURRENT")["password"].get<std::string>());
 }
 
 TEST_F(MariaDbAlternatingUsersGrants, CloneGetsTheSameGrantsAndRequireSsl) {
@@ -452,24 +453,24 @@ TEST_F(MariaDbAlternatingUsersGrants, CloneGetsTheSameGrantsAndRequireSsl) {
   CreateUserWithGrants(user, "initial-Password-0");
   ASSERT_FALSE(HasFailure());
   const std::vector<std::string> grants = testing::NormalizedGrants(*admin_, user);
-  Json::Value secret = AlternatingSecretFor(user, "initial-Password-0");
+  JsonValue secret = AlternatingSecretFor(user, "initial-Password-0");
   secret["engine"] = "aurora-mysql";  // the same strategy again
   const std::string arn = CreateSecret(secret);
 
   ASSERT_FALSE(Rotate(arn).empty());
   ASSERT_TRUE(testing::UserExists(*admin_, clone));
   EXPECT_EQ(testing::NormalizedGrants(*admin_, clone), grants);
-  const std::string clone_password = At(arn, "AWSCURRENT")["password"].asString();
+  const std::string clone_password = At(arn, "AWSCURRENT")["password"].get<std::string>();
   ExpectGrantsWork(clone, clone_password);
   ExpectGrantsWork(user, "initial-Password-0");
 
   // Back to the original user: it kept its grants, and the clone keeps its own.
   ASSERT_FALSE(Rotate(arn).empty());
-  const Json::Value current = At(arn, "AWSCURRENT");
-  EXPECT_EQ(current["username"].asString(), user);
+  const JsonValue current = At(arn, "AWSCURRENT");
+  EXPECT_EQ(current["username"].get<std::string>(), user);
   EXPECT_EQ(testing::NormalizedGrants(*admin_, user), grants);
   EXPECT_EQ(testing::NormalizedGrants(*admin_, clone), grants);
-  ExpectGrantsWork(user, current["password"].asString());
+  ExpectGrantsWork(user, current["password"].get<std::string>());
   ExpectGrantsWork(clone, clone_password);
 }
 
@@ -486,7 +487,7 @@ TEST_F(MariaDbSingleUser, CompletesWhenTheDatabaseAlreadyHasThePendingPassword) 
 
   const std::string token = RotateUntilSetSecret(arn);
   ASSERT_FALSE(HasFailure());
-  const std::string pending = At(arn, "AWSPENDING")["password"].asString();
+  const std::string pending = At(arn, "AWSPENDING")["password"].get<std::string>();
   ASSERT_TRUE(LogsIn(user, pending)) << "setSecret ran";
   ASSERT_TRUE(Refused(user, "initial-Password-0"));
   ASSERT_EQ(PasswordStatements(user) - changes, 1);
@@ -510,7 +511,7 @@ TEST_F(MariaDbAlternatingUsers, CompletesWhenTheCloneAlreadyHasThePendingPasswor
 
   const std::string token = RotateUntilSetSecret(arn);
   ASSERT_FALSE(HasFailure());
-  const std::string pending = At(arn, "AWSPENDING")["password"].asString();
+  const std::string pending = At(arn, "AWSPENDING")["password"].get<std::string>();
   ASSERT_TRUE(LogsIn(clone, pending)) << "setSecret ran";
   const std::string clone_account = testing::ShowCreateUser(*admin_, clone);
   ASSERT_EQ(PasswordStatements(clone), 1);
@@ -538,7 +539,7 @@ TEST_F(MariaDbSingleUser, CompletesWhenOnlyThePreviousPasswordWorks) {
   const std::string never_applied =
       aws_->AwsJson({"secretsmanager", "put-secret-value", "--secret-id", arn, "--secret-string",
                      WriteJson(SecretFor(user, "never-Applied-1"))})["VersionId"]
-          .asString();
+          .get<std::string>();
   ASSERT_EQ(aws_->Stages(arn), (std::map<std::string, Labels>{{applied, kPreviousLabels},
                                                               {never_applied, {"AWSCURRENT"}}}));
   ASSERT_TRUE(Refused(user, "never-Applied-1"));
@@ -547,7 +548,7 @@ TEST_F(MariaDbSingleUser, CompletesWhenOnlyThePreviousPasswordWorks) {
 
   ASSERT_FALSE(after.empty());
   ExpectLabelsMoved(arn, never_applied, after);
-  const std::string password = At(arn, "AWSCURRENT")["password"].asString();
+  const std::string password = At(arn, "AWSCURRENT")["password"].get<std::string>();
   EXPECT_TRUE(LogsIn(user, password));
   EXPECT_TRUE(Refused(user, "applied-Password-0"));
   EXPECT_TRUE(Refused(user, "never-Applied-1"));
@@ -609,9 +610,9 @@ TEST_F(MariaDbSingleUser, HostileNamesAndPasswords) {
     const std::string& user = users[i];
     SCOPED_TRACE(user);
     ExpectNoSqlError(rotations[i].rotated);
-    const Json::Value& current = rotations[i].current;
-    EXPECT_EQ(current["username"].asString(), user);
-    const std::string password = current["password"].asString();
+    const JsonValue& current = rotations[i].current;
+    EXPECT_EQ(current["username"].get<std::string>(), user);
+    const std::string password = current["password"].get<std::string>();
     ExpectHostile(password);
     EXPECT_TRUE(LogsIn(user, password)) << testing::LoginError(server_, user, password);
     EXPECT_TRUE(Refused(user, kHostilePassword));
@@ -639,9 +640,9 @@ TEST_F(MariaDbAlternatingUsers, HostileNamesAndPasswords) {
     const std::string clone = user + "_clone";
     SCOPED_TRACE(user);
     ExpectNoSqlError(rotations[i].rotated);
-    const Json::Value& current = rotations[i].current;
-    EXPECT_EQ(current["username"].asString(), clone);
-    const std::string password = current["password"].asString();
+    const JsonValue& current = rotations[i].current;
+    EXPECT_EQ(current["username"].get<std::string>(), clone);
+    const std::string password = current["password"].get<std::string>();
     ExpectHostile(password);
     EXPECT_TRUE(LogsIn(clone, password)) << testing::LoginError(server_, clone, password);
     EXPECT_TRUE(LogsIn(user, kHostilePassword));
@@ -685,7 +686,7 @@ TEST_F(MariaDbSingleUser, SslFalseRotatesOverPlaintext) {
   const std::string secure = Unique("plainreq");
   CreateUser(secure, "secure-Password-0", "REQUIRE SSL");
   ASSERT_FALSE(HasFailure());
-  Json::Value secret = SecretFor(user, "initial-Password-0");
+  JsonValue secret = SecretFor(user, "initial-Password-0");
   secret["ssl"] = false;
   const std::string arn = CreateSecret(secret);
 
@@ -693,12 +694,12 @@ TEST_F(MariaDbSingleUser, SslFalseRotatesOverPlaintext) {
 
   // Every connection the function made as this user was plaintext.
   EXPECT_GE(CountLogins(user, "using TCP/IP"), 3U);
-  EXPECT_TRUE(LogsIn(user, At(arn, "AWSCURRENT")["password"].asString()));
+  EXPECT_TRUE(LogsIn(user, At(arn, "AWSCURRENT")["password"].get<std::string>()));
   EXPECT_TRUE(Refused(user, "initial-Password-0"));
 
   // A REQUIRE SSL user cannot log in without TLS: "ssl": false is never
   // upgraded behind the secret's back.
-  Json::Value secure_secret = SecretFor(secure, "secure-Password-0");
+  JsonValue secure_secret = SecretFor(secure, "secure-Password-0");
   secure_secret["ssl"] = false;
   const std::string secure_arn = CreateSecret(secure_secret);
   ExpectFailedAt(aws_->RotateSecret(secure_arn), "setSecret", "DatabaseLoginFailed", secure);
@@ -715,18 +716,18 @@ TEST_F(MariaDbSingleUser, BadSecretsFailAtCreateSecretAndChangeNothing) {
   CreateUser(user, password);
   ASSERT_FALSE(HasFailure());
   const std::string account = testing::ShowCreateUser(*admin_, user);
-  const Json::Value good = SecretFor(user, password);
+  const JsonValue good = SecretFor(user, password);
   auto without = [&](const char* field) {
-    Json::Value secret = good;
-    secret.removeMember(field);
+    JsonValue secret = good;
+    secret.erase(field);
     return WriteJson(secret);
   };
-  auto with = [&](const char* field, const Json::Value& value) {
-    Json::Value secret = good;
+  auto with = [&](const char* field, const JsonValue& value) {
+    JsonValue secret = good;
     secret[field] = value;
     return WriteJson(secret);
   };
-  Json::Value alternating = good;
+  JsonValue alternating = good;
   alternating["rotationStrategy"] = "alternating-users";
   struct BadSecret {
     const char* what;
@@ -761,11 +762,11 @@ TEST_F(MariaDbSingleUser, BadSecretsFailAtCreateSecretAndChangeNothing) {
   }
   // Nothing stored, no label moved (the journal holds every request), and
   // the function never connected to the server.
-  const Json::Value requests = aws_->Requests();
+  const JsonValue requests = aws_->Requests();
   EXPECT_GE(requests.size(), 4 * rotations.size());
-  for (const Json::Value& request : requests) {
-    EXPECT_NE(request["operation"].asString(), "PutSecretValue");
-    EXPECT_NE(request["operation"].asString(), "UpdateSecretVersionStage");
+  for (const JsonValue& request : requests) {
+    EXPECT_NE(request["operation"].get<std::string>(), "PutSecretValue");
+    EXPECT_NE(request["operation"].get<std::string>(), "UpdateSecretVersionStage");
   }
   EXPECT_EQ(testing::ConnectLines(server_, user).size(), connects);
   EXPECT_EQ(testing::ShowCreateUser(*admin_, user), account);
@@ -780,7 +781,7 @@ TEST_F(MariaDbAlternatingUsers, MasterArnNamingAMissingSecretFailsAndChangesNoth
   ASSERT_FALSE(HasFailure());
   const std::string account = testing::ShowCreateUser(*admin_, user);
   const std::string missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-admin";
-  Json::Value secret = AlternatingSecretFor(user, "initial-Password-0");
+  JsonValue secret = AlternatingSecretFor(user, "initial-Password-0");
   secret["masterarn"] = missing;
   const std::string arn = CreateSecret(secret);
   const std::string first = aws_->VersionWithStage(arn, "AWSCURRENT");

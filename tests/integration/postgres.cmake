@@ -3,13 +3,10 @@
 # service, against the private PostgreSQL cluster of tests/servers/postgres.sh.
 # Included from tests/CMakeLists.txt (secret_rotator_test, test_support and
 # the postgres fixture of tests/servers/servers.cmake are defined there).
-if(NOT TARGET PkgConfig::LIBPQ)
-  pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
-endif()
 
 secret_rotator_test(postgres_rotation_test integration
   SOURCES integration/postgres_rotation_test.cpp support/postgres_server.cpp
-  LIBS test_support PkgConfig::LIBPQ
+  LIBS test_support libpq_static
   PROPERTIES TIMEOUT 300 FIXTURES_REQUIRED postgres
   ENVIRONMENT "SECRET_ROTATOR_POSTGRES_DIR=${CMAKE_BINARY_DIR}/servers/postgres")
 add_dependencies(postgres_rotation_test bootstrap)

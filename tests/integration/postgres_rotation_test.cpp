@@ -41,7 +41,7 @@ constexpr char kPending[] = "AWSPENDING";
 constexpr char kPrevious[] = "AWSPREVIOUS";
 constexpr char kCloneSuffix[] = "_clone";
 
-Json::Value Parse(const std::string& text) { return ParseJson(text, "test", "Test").value(); }
+JsonValue Parse(const std::string& text) { return ParseJson(text, "test", "Test").value(); }
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -54,7 +54,7 @@ std::string HostilePassword() {
 }
 
 std::string Event(const std::string& arn, const std::string& token, const std::string& step) {
-  Json::Value event;
+  JsonValue event;
   event["SecretId"] = arn;
   event["ClientRequestToken"] = token;
   event["Step"] = step;
@@ -93,8 +93,8 @@ class PostgresRotationTest : public ::testing::Test {
     reader_ = aws::NewSecretsManagerClient(http::NewClient().value(), std::move(config));
   }
 
-  Json::Value SecretFor(const std::string& user, const std::string& password) const {
-    Json::Value secret;
+  JsonValue SecretFor(const std::string& user, const std::string& password) const {
+    JsonValue secret;
     secret["engine"] = "postgres";
     secret["host"] = server_.host;
     secret["port"] = server_.port;
@@ -104,16 +104,16 @@ class PostgresRotationTest : public ::testing::Test {
     return secret;
   }
 
-  std::string CreateSecret(const Json::Value& secret) const {
+  std::string CreateSecret(const JsonValue& secret) const {
     return local_->CreateSecret(UniqueName("secret"), WriteJson(secret));
   }
 
   // A role `user` with `password` and a secret for it; returns the ARN.
   std::string CreateRoleAndSecret(const std::string& user, const std::string& password,
-                                  Json::Value extra = Json::Value(Json::objectValue)) {
+                                  JsonValue extra = JsonValue::object()) {
     admin_->CreateRole(user, password);
-    Json::Value secret = SecretFor(user, password);
-    for (const std::string& field : extra.getMemberNames()) secret[field] = extra[field];
+    JsonValue secret = SecretFor(user, password);
+    for (const auto& [field, value] : extra.items()) secret[field] = value;
     return CreateSecret(secret);
   }
 
@@ -125,7 +125,7 @@ class PostgresRotationTest : public ::testing::Test {
       throw std::runtime_error("rotate-secret failed: " + rotated.err + "\nfunction log:\n" +
                                local_->FunctionLog());
     }
-    return Parse(rotated.out)["VersionId"].asString();
+    return Parse(rotated.out)["VersionId"].get<std::string>();
   }
 
   // rotate-secret that is expected to fail; returns the CLI's stderr.
@@ -139,7 +139,7 @@ class PostgresRotationTest : public ::testing::Test {
   // The checks read labels and values with the project's own client (the
   // AWS CLI takes most of a second a call); ExpectTheCliAgrees cross-checks.
 
-  Json::Value ValueAt(const std::string& arn, const char* stage) const {
+  JsonValue ValueAt(const std::string& arn, const char* stage) const {
     Result<aws::SecretValue> value = reader_->GetSecretValue({arn, std::nullopt, stage}, Soon());
     if (!value.ok()) throw std::runtime_error(value.status().message());
     return Parse(std::string(value->secret_string.reveal()));
@@ -180,19 +180,20 @@ class PostgresRotationTest : public ::testing::Test {
   // Every password ever stored in `arn`, from each of its versions, read
   // with the AWS CLI (in parallel: a call takes most of a second).
   std::vector<std::string> AllPasswords(const std::string& arn) const {
-    const Json::Value versions =
+    const JsonValue versions =
         local_->AwsJson({"secretsmanager", "list-secret-version-ids", "--secret-id", arn,
                          "--include-deprecated"})["Versions"];
-    std::vector<std::future<Json::Value>> values;
-    for (const Json::Value& version : versions) {
+    std::vector<std::future<JsonValue>> values;
+    for (const JsonValue& version : versions) {
       values.push_back(std::async(std::launch::async, [this, arn, id = version["VersionId"]] {
         return local_->AwsJson({"secretsmanager", "get-secret-value", "--secret-id", arn,
-                                "--version-id", id.asString()});
+                                "--version-id", id.get<std::string>()});
       }));
     }
     std::vector<std::string> passwords;
-    for (std::future<Json::Value>& value : values) {
-      passwords.push_back(Parse(value.get()["SecretString"].asString())["password"].asString());
+    for (std::future<JsonValue>& value : values) {
+      passwords.push_back(
+          Parse(value.get()["SecretString"].get<std::string>())["password"].get<std::string>());
     }
     return passwords;
   }
@@ -205,13 +206,13 @@ class PostgresRotationTest : public ::testing::Test {
   // the pending password of `pending_user`, which the database already has.
   void CrashAfterSetSecretAndResume(const std::string& arn, const std::string& pending_user) {
     const std::string first = VersionWithStage(arn, kCurrent);
-    Json::Value refusal;
+    JsonValue refusal;
     refusal["status"] = 400;
     refusal["type"] = "InvalidRequestException";
     refusal["message"] = "injected by the test";
-    Json::Value faults;
+    JsonValue faults;
     faults["operation"] = "PutSecretValue";
-    faults["responses"].append(refusal);
+    faults["responses"].push_back(refusal);
     local_->QueueFaults(faults);
     const ProcessResult stopped = local_->RotateSecret(arn);
     ASSERT_NE(stopped.exit_code, 0);
@@ -224,9 +225,9 @@ class PostgresRotationTest : public ::testing::Test {
       const std::string response = local_->Invoke(Event(arn, token, step), &function_error);
       ASSERT_FALSE(function_error) << step << ": " << response;
     }
-    const Json::Value pending = ValueAt(arn, kPending);
-    ASSERT_EQ(pending["username"].asString(), pending_user);
-    ASSERT_TRUE(LogsIn(server_, pending_user, pending["password"].asString()));
+    const JsonValue pending = ValueAt(arn, kPending);
+    ASSERT_EQ(pending["username"].get<std::string>(), pending_user);
+    ASSERT_TRUE(LogsIn(server_, pending_user, pending["password"].get<std::string>()));
     const std::string verifier = admin_->StoredVerifier(pending_user);
 
     const ProcessResult resumed = local_->Aws({"secretsmanager", "rotate-secret", "--secret-id",
@@ -235,7 +236,7 @@ class PostgresRotationTest : public ::testing::Test {
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err << local_->FunctionLog();
     ExpectLabelsAfterRotation(arn, token, first);
     EXPECT_EQ(ValueAt(arn, kCurrent), pending);
-    EXPECT_TRUE(LogsIn(server_, pending_user, pending["password"].asString()));
+    EXPECT_TRUE(LogsIn(server_, pending_user, pending["password"].get<std::string>()));
     EXPECT_EQ(admin_->StoredVerifier(pending_user), verifier) << "setSecret changed it again";
   }
 
@@ -305,7 +306,7 @@ class PostgresAlternatingUsers : public PostgresRotationTest {
   // `master` (default: a new admin secret); returns the secret's ARN.
   std::string CreateAlternatingSecret(const std::string& user, const std::string& password,
                                       const std::string& master = "") {
-    Json::Value extra;
+    JsonValue extra;
     extra["masterarn"] = master.empty() ? MasterSecret() : master;
     return CreateRoleAndSecret(user, password, extra);
   }
@@ -323,9 +324,9 @@ TEST_F(PostgresSingleUser, TenRotationsInARow) {
   for (int rotation = 1; rotation <= 10; ++rotation) {
     SCOPED_TRACE("rotation " + std::to_string(rotation));
     const std::string version = Rotate(arn);
-    const Json::Value current = ValueAt(arn, kCurrent);
-    const std::string next = current["password"].asString();
-    EXPECT_EQ(current["username"].asString(), user);
+    const JsonValue current = ValueAt(arn, kCurrent);
+    const std::string next = current["password"].get<std::string>();
+    EXPECT_EQ(current["username"].get<std::string>(), user);
     EXPECT_EQ(next.size(), 32u);
     EXPECT_EQ(std::find(passwords.begin(), passwords.end(), next), passwords.end());
     EXPECT_TRUE(LogsIn(server_, user, next)) << "the new AWSCURRENT logs in";
@@ -346,7 +347,7 @@ TEST_F(PostgresAlternatingUsers, TenRotationsInARow) {
   const std::string clone = user + kCloneSuffix;
   std::string password = HostilePassword();
   const std::string arn = CreateAlternatingSecret(user, password);
-  const std::string master = ValueAt(arn, kCurrent)["masterarn"].asString();
+  const std::string master = ValueAt(arn, kCurrent)["masterarn"].get<std::string>();
   std::string previous_version = VersionWithStage(arn, kCurrent);
   std::string previous_user = user;
   std::map<std::string, std::string> latest = {{user, password}};  // each role's last password
@@ -355,11 +356,11 @@ TEST_F(PostgresAlternatingUsers, TenRotationsInARow) {
   for (int rotation = 1; rotation <= 10; ++rotation) {
     SCOPED_TRACE("rotation " + std::to_string(rotation));
     const std::string version = Rotate(arn);
-    const Json::Value current = ValueAt(arn, kCurrent);
-    const std::string current_user = current["username"].asString();
-    const std::string next = current["password"].asString();
+    const JsonValue current = ValueAt(arn, kCurrent);
+    const std::string current_user = current["username"].get<std::string>();
+    const std::string next = current["password"].get<std::string>();
     EXPECT_EQ(current_user, rotation % 2 == 1 ? clone : user);
-    EXPECT_EQ(current["masterarn"].asString(), master) << "other fields are kept";
+    EXPECT_EQ(current["masterarn"].get<std::string>(), master) << "other fields are kept";
     if (const auto old = latest.find(current_user); old != latest.end()) {
       EXPECT_FALSE(LogsIn(server_, current_user, old->second)) << "its old password is refused";
     }
@@ -395,7 +396,7 @@ TEST_F(PostgresAlternatingUsers, TablesAreSharedBothWays) {
   const std::string by_original = admin_->Identifier(schema) + ".made_by_original";
 
   Rotate(arn);
-  const std::string clone_password = ValueAt(arn, kCurrent)["password"].asString();
+  const std::string clone_password = ValueAt(arn, kCurrent)["password"].get<std::string>();
   {
     PgConnection as_clone(server_, clone, clone_password);
     PgConnection as_original(server_, user, original_password);
@@ -416,9 +417,9 @@ TEST_F(PostgresAlternatingUsers, TablesAreSharedBothWays) {
 
   // Back to the original, with a new password: both still use both tables.
   Rotate(arn);
-  const Json::Value current = ValueAt(arn, kCurrent);
-  ASSERT_EQ(current["username"].asString(), user);
-  PgConnection as_original(server_, user, current["password"].asString());
+  const JsonValue current = ValueAt(arn, kCurrent);
+  ASSERT_EQ(current["username"].get<std::string>(), user);
+  PgConnection as_original(server_, user, current["password"].get<std::string>());
   PgConnection as_clone(server_, clone, clone_password);
   ASSERT_TRUE(as_original.ok()) << as_original.error();
   ASSERT_TRUE(as_clone.ok()) << as_clone.error();
@@ -471,12 +472,12 @@ TEST_F(PostgresSingleUser, RecoversWhenOnlyThePreviousPasswordWorks) {
                                 ->AwsJson({"secretsmanager", "put-secret-value", "--secret-id", arn,
                                            "--secret-string", WriteJson(SecretFor(user, never_set)),
                                            "--version-stages", kCurrent})["VersionId"]
-                                .asString();
+                                .get<std::string>();
   ASSERT_EQ(VersionWithStage(arn, kPrevious), first);
   ASSERT_FALSE(LogsIn(server_, user, never_set));
 
   const std::string version = Rotate(arn);
-  const std::string next = ValueAt(arn, kCurrent)["password"].asString();
+  const std::string next = ValueAt(arn, kCurrent)["password"].get<std::string>();
   EXPECT_TRUE(LogsIn(server_, user, next));
   EXPECT_FALSE(LogsIn(server_, user, password));
   EXPECT_FALSE(LogsIn(server_, user, never_set));
@@ -497,19 +498,19 @@ TEST_F(PostgresSingleUser, HostileUsernamesAndPasswordsRotate) {
     const std::string password = HostilePassword();
     const std::string arn = CreateRoleAndSecret(user, password);
     Rotate(arn);
-    const Json::Value current = ValueAt(arn, kCurrent);
-    EXPECT_EQ(current["username"].asString(), user);
-    EXPECT_EQ(current["password"].asString().size(), 96u);
-    EXPECT_TRUE(LogsIn(server_, user, current["password"].asString()));
+    const JsonValue current = ValueAt(arn, kCurrent);
+    EXPECT_EQ(current["username"].get<std::string>(), user);
+    EXPECT_EQ(current["password"].get<std::string>().size(), 96u);
+    EXPECT_TRUE(LogsIn(server_, user, current["password"].get<std::string>()));
     EXPECT_FALSE(LogsIn(server_, user, password));
-    ExpectLogHoldsNone({password, current["password"].asString()});
+    ExpectLogHoldsNone({password, current["password"].get<std::string>()});
   }
   EXPECT_FALSE(Contains(local_->FunctionLog(), "syntax error")) << local_->FunctionLog();
 }
 
 TEST_F(PostgresSingleUser, UnusableUsernamesAreRefusedClearly) {
   const std::string nul = UniqueName("e2e_nul");
-  Json::Value with_nul = SecretFor(nul + std::string(1, '\0') + "tail", HostilePassword());
+  JsonValue with_nul = SecretFor(nul + std::string(1, '\0') + "tail", HostilePassword());
   const std::string long_name(64, 'L');
   for (const auto& [secret, message] :
        {std::pair{with_nul, std::string("has a NUL character in its name")},
@@ -533,17 +534,18 @@ TEST_F(PostgresAlternatingUsers, HostileUsernamesAndPasswordsRotate) {
     const std::string password = HostilePassword();
     const std::string arn = CreateAlternatingSecret(user, password, master);
     Rotate(arn);
-    const Json::Value clone = ValueAt(arn, kCurrent);
-    EXPECT_EQ(clone["username"].asString(), user + kCloneSuffix);
-    EXPECT_TRUE(LogsIn(server_, user + kCloneSuffix, clone["password"].asString()));
+    const JsonValue clone = ValueAt(arn, kCurrent);
+    EXPECT_EQ(clone["username"].get<std::string>(), user + kCloneSuffix);
+    EXPECT_TRUE(LogsIn(server_, user + kCloneSuffix, clone["password"].get<std::string>()));
     EXPECT_TRUE(LogsIn(server_, user, password));
     Rotate(arn);
-    const Json::Value back = ValueAt(arn, kCurrent);
-    EXPECT_EQ(back["username"].asString(), user);
-    EXPECT_TRUE(LogsIn(server_, user, back["password"].asString()));
+    const JsonValue back = ValueAt(arn, kCurrent);
+    EXPECT_EQ(back["username"].get<std::string>(), user);
+    EXPECT_TRUE(LogsIn(server_, user, back["password"].get<std::string>()));
     EXPECT_FALSE(LogsIn(server_, user, password));
-    EXPECT_TRUE(LogsIn(server_, user + kCloneSuffix, clone["password"].asString()));
-    ExpectLogHoldsNone({password, clone["password"].asString(), back["password"].asString()});
+    EXPECT_TRUE(LogsIn(server_, user + kCloneSuffix, clone["password"].get<std::string>()));
+    ExpectLogHoldsNone(
+        {password, clone["password"].get<std::string>(), back["password"].get<std::string>()});
   }
   EXPECT_FALSE(Contains(local_->FunctionLog(), "syntax error")) << local_->FunctionLog();
 }
@@ -597,14 +599,14 @@ TEST_F(PostgresSingleUser, WrongCaFailsAtSetSecretWithoutAPlaintextAttempt) {
 TEST_F(PostgresSingleUser, SslFalseRotatesInPlaintext) {
   const std::string user = UniqueName("e2e_tls_off");
   const std::string password = HostilePassword();
-  Json::Value ssl_off;
+  JsonValue ssl_off;
   ssl_off["ssl"] = false;
   const std::string arn = CreateRoleAndSecret(user, password, ssl_off);
 
   Rotate(arn);
-  const Json::Value current = ValueAt(arn, kCurrent);
-  EXPECT_EQ(current["ssl"], Json::Value(false)) << "the field is kept";
-  EXPECT_TRUE(LogsIn(server_, user, current["password"].asString()));
+  const JsonValue current = ValueAt(arn, kCurrent);
+  EXPECT_EQ(current["ssl"], JsonValue(false)) << "the field is kept";
+  EXPECT_TRUE(LogsIn(server_, user, current["password"].get<std::string>()));
   EXPECT_FALSE(LogsIn(server_, user, password));
   // Every login of the function (setSecret, testSecret) was plaintext.
   ExpectFunctionLoginsUsed(user, /*tls=*/false);
@@ -632,7 +634,8 @@ TEST_F(PostgresAlternatingUsers, ServerLogNeverHoldsAPassword) {
   for (int rotation = 0; rotation < 3; ++rotation) Rotate(arn);
   std::vector<std::string> passwords = AllPasswords(arn);
   ASSERT_EQ(passwords.size(), 4u);
-  for (const std::string& password : AllPasswords(ValueAt(arn, kCurrent)["masterarn"].asString())) {
+  for (const std::string& password :
+       AllPasswords(ValueAt(arn, kCurrent)["masterarn"].get<std::string>())) {
     passwords.push_back(password);
   }
   ExpectLogHoldsNone(passwords);
@@ -652,12 +655,12 @@ TEST_F(PostgresSingleUser, BadSecretsFailClearlyAndChangeNothing) {
   const std::string password = HostilePassword();
   admin_->CreateRole(user, password);
   const std::string verifier = admin_->StoredVerifier(user);
-  const Json::Value good = SecretFor(user, password);
+  const JsonValue good = SecretFor(user, password);
   // The good secret with `field` set to `value`, or left out when null.
-  auto edited = [&](const char* field, const Json::Value& value = Json::Value()) {
-    Json::Value secret = good;
-    if (value.isNull()) {
-      secret.removeMember(field);
+  auto edited = [&](const char* field, const JsonValue& value = JsonValue()) {
+    JsonValue secret = good;
+    if (value.is_null()) {
+      secret.erase(field);
     } else {
       secret[field] = value;
     }
@@ -686,8 +689,8 @@ TEST_F(PostgresSingleUser, BadSecretsFailClearlyAndChangeNothing) {
     EXPECT_TRUE(Contains(err, "rotation step createSecret failed: InvalidSecret: ")) << err;
     EXPECT_TRUE(Contains(err, bad.message)) << err;
     EXPECT_FALSE(Contains(err, password)) << "the error quotes the password";
-    for (const Json::Value& request : local_->Requests()) {
-      EXPECT_NE(request["operation"].asString(), "PutSecretValue");
+    for (const JsonValue& request : local_->Requests()) {
+      EXPECT_NE(request["operation"].get<std::string>(), "PutSecretValue");
     }
   }
   EXPECT_EQ(admin_->StoredVerifier(user), verifier);
@@ -701,7 +704,7 @@ TEST_F(PostgresAlternatingUsers, MasterArnOfAMissingSecretFailsClearlyAndChanges
   const std::string password = HostilePassword();
   const std::string missing =
       "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-admin-AbCdEf";
-  Json::Value extra;
+  JsonValue extra;
   extra["masterarn"] = missing;
   const std::string arn = CreateRoleAndSecret(user, password, extra);
   const std::string first = VersionWithStage(arn, kCurrent);

@@ -748,14 +748,23 @@ TEST_F(PostgresStrategyTest, ServerLogNeverHoldsAPassword) {
 }
 
 TEST_F(PostgresStrategyTest, PasswordEncryptionChoosesTheVerifier) {
+  // The test cluster's pg_hba.conf requires scram-sha-256, so an md5
+  // verifier is sent (the server log shows it) and then refused at login:
+  // the old password must be put back, never left unusable.
   const std::string user = Name("md5");
   const std::string password = Password();
   CreateRole(user, password);
   StrategyConfig md5 = Config();
   md5.password_encryption = "md5";
-  ASSERT_TRUE(
-      SingleUser(Credentials(user, password), Credentials(user, Password()), nullptr, &md5).ok());
-  EXPECT_EQ(StoredVerifier(user).rfind("md5", 0), 0u) << StoredVerifier(user);
+  Status refused_md5 =
+      SingleUser(Credentials(user, password), Credentials(user, Password()), nullptr, &md5);
+  EXPECT_EQ(refused_md5.type(), "DatabaseLoginFailed");
+  EXPECT_NE(refused_md5.message().find("PASSWORD_ENCRYPTION is md5"), std::string::npos)
+      << refused_md5.message();
+  EXPECT_NE(refused_md5.message().find("was put back"), std::string::npos);
+  EXPECT_NE(ReadLog().find("PASSWORD 'md5"), std::string::npos) << "an md5 verifier was sent";
+  EXPECT_TRUE(LogsIn(user, password)) << "the old password still logs in";
+  EXPECT_EQ(StoredVerifier(user).rfind("SCRAM-SHA-256$", 0), 0u) << StoredVerifier(user);
 
   const std::string other = Name("scram_forced");
   const std::string other_password = Password();
@@ -777,14 +786,18 @@ TEST_F(PostgresStrategyTest, PasswordEncryptionChoosesTheVerifier) {
   EXPECT_EQ(StoredVerifier(defaulted).rfind("SCRAM-SHA-256$", 0), 0u);
 
   // Default really means "what the server says": a server (here, the user's
-  // own sessions) set to md5 gets an md5 verifier.
+  // own sessions) set to md5 gets an md5 verifier, which this cluster's
+  // pg_hba.conf then refuses, so the old password is put back.
   const std::string follower = Name("follows_server");
   const std::string follower_password = Password();
   CreateRole(follower, follower_password);
   Admin("ALTER ROLE " + Ident(follower) + " SET password_encryption = 'md5'");
-  ASSERT_TRUE(
-      SingleUser(Credentials(follower, follower_password), Credentials(follower, Password())).ok());
-  EXPECT_EQ(StoredVerifier(follower).rfind("md5", 0), 0u) << StoredVerifier(follower);
+  const std::string new_password = Password();
+  Status follows =
+      SingleUser(Credentials(follower, follower_password), Credentials(follower, new_password));
+  EXPECT_EQ(follows.type(), "DatabaseLoginFailed") << follows.message();
+  EXPECT_TRUE(LogsIn(follower, follower_password));
+  EXPECT_FALSE(LogsIn(follower, new_password));
 
   StrategyConfig unknown = Config();
   unknown.password_encryption = "sha1";

@@ -9,7 +9,7 @@ packages=(
   libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libmariadb-dev libpq-dev postgresql-server-dev-15
   mariadb-server postgresql
-  python3 awscli openssl ca-certificates
+  python3 awscli openssl ca-certificates zip unzip
   "$@"
 )
 

@@ -58,6 +58,10 @@ LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
       "--timeout",   std::to_string(options_.timeout_seconds),
       "--region",    kLocalRegion};
   if (options_.clean_env) lambda_args.push_back("--clean-env");
+  if (!options_.task_root.empty()) {
+    lambda_args.push_back("--cwd");
+    lambda_args.push_back(options_.task_root);
+  }
   for (const auto& [name, value] : FunctionEnvironment()) {
     lambda_args.push_back("--env");
     lambda_args.push_back(name + "=" + value);

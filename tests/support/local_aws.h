@@ -32,6 +32,9 @@ struct LocalAwsOptions {
   // Serve Secrets Manager over HTTPS with a certificate from a throwaway CA,
   // which the function (SSL_CERT_FILE) and the AWS CLI are told to trust.
   bool https = false;
+  // LAMBDA_TASK_ROOT and the function's working folder; empty: the folder
+  // of `bootstrap`.
+  std::string task_root;
   int timeout_seconds = 30;
 };
 

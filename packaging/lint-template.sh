@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lints template.yaml with cfn-lint from npm (the only CloudFormation/SAM
-# linter Debian or npm offers here), installed into packaging/lint/.
+# Lints template.yaml, and the variant packaging/cloudformation-template.sh
+# makes of it, with cfn-lint from npm (the only CloudFormation/SAM linter
+# Debian or npm offers here), installed into packaging/lint/.
 #
 # cfn-lint 1.9.7's resource specification predates some properties the
 # template uses; those findings, and only those, are listed below and
@@ -24,30 +25,40 @@ known_outdated=(
   "Resources > RotationSchedule > Properties > RotationRules > ScheduleExpression|ScheduleExpression is not a valid property of AWS::SecretsManager::RotationSchedule.RotationRules"
 )
 
-output=$(packaging/lint/node_modules/.bin/cfn-lint validate template.yaml 2>&1 | sed 's/\x1b\[[0-9;]*m//g') || true
-if ! grep -qE '^[0-9]+ crit' <<<"$output"; then
-  echo "cfn-lint did not run:" >&2
-  echo "$output" >&2
-  exit 1
-fi
-
-findings=$(awk '/^Resource: /{resource=substr($0, 11)} /^Message: /{print resource "|" substr($0, 10)}' <<<"$output")
-unexpected=0
-while IFS= read -r finding; do
-  [ -n "$finding" ] || continue
-  known=0
-  for entry in "${known_outdated[@]}"; do
-    [ "$finding" = "$entry" ] && known=1
-  done
-  if [ $known -eq 1 ]; then
-    echo "ignored (cfn-lint 1.9.7 spec is outdated): $finding"
-  else
-    echo "FINDING: $finding" >&2
-    unexpected=$((unexpected + 1))
+# Prints the findings in FILE that are not known; returns how many there are.
+lint() {
+  local file=$1 output findings finding entry known unexpected=0
+  output=$(packaging/lint/node_modules/.bin/cfn-lint validate "$file" 2>&1 | sed 's/\x1b\[[0-9;]*m//g') || true
+  if ! grep -qE '^[0-9]+ crit' <<<"$output"; then
+    echo "cfn-lint did not run on $file:" >&2
+    echo "$output" >&2
+    return 1
   fi
-done <<<"$findings"
-if [ $unexpected -gt 0 ]; then
-  echo "template.yaml: $unexpected finding(s)" >&2
+  findings=$(awk '/^Resource: /{resource=substr($0, 11)} /^Message: /{print resource "|" substr($0, 10)}' <<<"$output")
+  while IFS= read -r finding; do
+    [ -n "$finding" ] || continue
+    known=0
+    for entry in "${known_outdated[@]}"; do
+      [ "$finding" = "$entry" ] && known=1
+    done
+    if [ $known -eq 1 ]; then
+      echo "ignored (cfn-lint 1.9.7 spec is outdated): $finding"
+    else
+      echo "FINDING in $file: $finding" >&2
+      unexpected=$((unexpected + 1))
+    fi
+  done <<<"$findings"
+  return $unexpected
+}
+
+variant=$(mktemp --suffix=.yaml)
+trap 'rm -f "$variant"' EXIT
+packaging/cloudformation-template.sh example-bucket secret-rotator.zip >"$variant"
+failed=0
+lint template.yaml || failed=1
+lint "$variant" || failed=1
+if [ $failed -ne 0 ]; then
+  echo "template.yaml: the linter has findings (above)" >&2
   exit 1
 fi
-echo "template.yaml: valid (cfn-lint 1.9.7)"
+echo "template.yaml and its CloudFormation variant: valid (cfn-lint 1.9.7)"

@@ -58,7 +58,6 @@ class ResponseReader {
 
   Result<Response> Read(bool head_request) {
     Response response;
-    std::string_view head;
     do {  // skip interim 1xx responses
       Result<std::string> header_block = ReadHeaderBlock();
       if (!header_block.ok()) return header_block.status();

@@ -12,13 +12,21 @@ if(NOT TARGET libpq_static)
   find_library(PGPORT_ARCHIVE NAMES libpgport_shlib.a HINTS ${PG_PKGLIBDIR} REQUIRED)
   add_library(postgres_no_ldap_gssapi OBJECT ${CMAKE_CURRENT_LIST_DIR}/postgres_no_ldap_gssapi.cpp)
   target_link_libraries(postgres_no_ldap_gssapi PRIVATE project_warnings)
-  add_library(libpq_static INTERFACE IMPORTED GLOBAL)
-  target_include_directories(libpq_static INTERFACE ${LIBPQ_INCLUDE_DIRS})
+  # Imported archives, so that CMake orders OpenSSL after them on the link
+  # line (Debian's linker drops a shared library nothing needed yet).
+  add_library(postgres_pgport STATIC IMPORTED)
+  set_target_properties(postgres_pgport PROPERTIES IMPORTED_LOCATION ${PGPORT_ARCHIVE})
+  add_library(postgres_pgcommon STATIC IMPORTED)
+  set_target_properties(postgres_pgcommon PROPERTIES IMPORTED_LOCATION ${PGCOMMON_ARCHIVE}
+    INTERFACE_LINK_LIBRARIES "postgres_pgport;OpenSSL::Crypto")
+  add_library(libpq_static STATIC IMPORTED GLOBAL)
   # The stand-ins go in as objects, so they resolve libpq's references
   # whatever the link order.
-  target_link_libraries(libpq_static INTERFACE
-    ${LIBPQ_ARCHIVE} ${PGCOMMON_ARCHIVE} ${PGPORT_ARCHIVE}
-    $<TARGET_OBJECTS:postgres_no_ldap_gssapi> OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+  set_target_properties(libpq_static PROPERTIES
+    IMPORTED_LOCATION ${LIBPQ_ARCHIVE}
+    INTERFACE_INCLUDE_DIRECTORIES "${LIBPQ_INCLUDE_DIRS}"
+    INTERFACE_LINK_LIBRARIES
+      "postgres_pgcommon;postgres_pgport;$<TARGET_OBJECTS:postgres_no_ldap_gssapi>;OpenSSL::SSL;OpenSSL::Crypto;Threads::Threads")
 endif()
 target_sources(strategies PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/postgres_connection.cpp

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <optional>
 
-#include "base/env.h"
+#include "base/ca_bundle.h"
 
 namespace secret_rotator::http {
 namespace {
@@ -88,27 +88,6 @@ std::string OpenSslError() {
   std::array<char, 256> text{};
   ERR_error_string_n(code, text.data(), text.size());
   return text.data();
-}
-
-bool IsRegularFile(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
-
-// SSL_CERT_FILE, else the first CA bundle of the usual Linux locations.
-std::optional<std::string> FindCaBundle() {
-  if (auto configured = GetEnv("SSL_CERT_FILE"); configured && !configured->empty()) {
-    return configured;
-  }
-  constexpr std::array<const char*, 4> kKnownBundles = {
-      "/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, Fedora
-      "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu
-      "/etc/ssl/cert.pem",                   // Alpine
-      "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"};
-  for (const char* path : kKnownBundles) {
-    if (IsRegularFile(path)) return std::string(path);
-  }
-  return std::nullopt;
 }
 
 class PlainTransport : public Transport {
@@ -272,7 +251,7 @@ Result<void*> TlsContext::Get() {
   // closes without close_notify cannot truncate one unnoticed.
   SSL_CTX_set_options(context.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   const std::optional<std::string> bundle =
-      state_->ca_file.empty() ? FindCaBundle() : std::optional<std::string>(state_->ca_file);
+      state_->ca_file.empty() ? SystemCaBundle() : std::optional<std::string>(state_->ca_file);
   if (!bundle) {
     return Status(StatusCode::kFailedPrecondition, "TlsError",
                   "no CA bundle found: set SSL_CERT_FILE to a PEM file of trusted CAs");

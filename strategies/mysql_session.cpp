@@ -10,6 +10,8 @@
 #include <system_error>
 #include <utility>
 
+#include "base/ca_bundle.h"
+
 // MariaDB Connector/C (libmariadb, also behind Debian's libmysqlclient
 // compatibility package) and Oracle's libmysqlclient spell the TLS options
 // differently; everything else used here is common to both.
@@ -71,14 +73,14 @@ struct CaLocations {
 };
 
 CaLocations SystemCaLocations() {
-  auto pick = [](const char* env_name, const char* built_in) -> std::string {
-    const char* from_env = std::getenv(env_name);
-    std::string path = (from_env != nullptr && *from_env != '\0') ? from_env : built_in;
-    std::error_code error;
-    return std::filesystem::exists(path, error) ? path : std::string();
-  };
-  return {pick(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
-          pick(X509_get_default_cert_dir_env(), X509_get_default_cert_dir())};
+  // The bundle file every TLS client of the function uses (base/ca_bundle.h),
+  // and OpenSSL's hashed folder when it exists (SSL_CERT_DIR, else built in).
+  const char* from_env = std::getenv(X509_get_default_cert_dir_env());
+  std::string dir =
+      (from_env != nullptr && *from_env != '\0') ? from_env : X509_get_default_cert_dir();
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) dir.clear();
+  return {SystemCaBundle().value_or(""), dir};
 }
 
 std::string CaDescription(const StrategyConfig& config, const CaLocations& system) {

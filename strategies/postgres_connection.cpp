@@ -51,17 +51,6 @@ std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode) {
   return "verify-full";
 }
 
-std::optional<std::string> FindSystemCaBundle() {
-  static constexpr std::array<const char*, 2> kCandidates = {
-      "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu
-      "/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, Fedora, RHEL
-  };
-  for (const char* path : kCandidates) {
-    if (access(path, R_OK) == 0) return std::string(path);
-  }
-  return std::nullopt;
-}
-
 const std::string* ConnectionParameters::Find(std::string_view keyword) const {
   for (const auto& [key, value] : keywords) {
     if (key == keyword) return &value;

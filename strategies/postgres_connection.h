@@ -29,11 +29,6 @@ inline constexpr std::chrono::milliseconds kMaxConnectTime{5000};
 // "prefer" or "allow": a login never falls back to plaintext.
 std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode);
 
-// The first of the usual CA bundle files (Debian, then Amazon Linux) that
-// exists, or nullopt. libpq 15 has no "sslrootcert=system" (that is
-// PostgreSQL 16), so the system store is passed as this file.
-std::optional<std::string> FindSystemCaBundle();
-
 // The keyword/value pairs for PQconnectStartParams, without the password
 // (the session adds it last, from the Secret).
 struct ConnectionParameters {

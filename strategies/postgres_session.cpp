@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/ca_bundle.h"
 #include "strategies/postgres_connection.h"
 
 namespace secret_rotator::strategies::postgres {
@@ -147,7 +148,9 @@ Result<PostgresSession> PostgresSession::Connect(const DbCredentials& credential
                                                  const StrategyConfig& config, Deadline deadline) {
   std::string who = Describe(credentials);
   Result<ConnectionParameters> parameters =
-      BuildConnectionParameters(credentials, config, deadline.Remaining(), FindSystemCaBundle());
+      // libpq 15 has no sslrootcert=system (PostgreSQL 16 has), so the
+      // system store goes in as its bundle file.
+      BuildConnectionParameters(credentials, config, deadline.Remaining(), SystemCaBundle());
   if (!parameters.ok()) return parameters.status();
   const Deadline connect_deadline = Deadline::After(parameters->connect_time);
 

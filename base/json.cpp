@@ -123,12 +123,16 @@ const std::string* JsonStringMember(const JsonValue& object, std::string_view ke
 }
 
 void WipeJson(JsonValue& value) noexcept {
-  if (value.is_string()) {
-    WipeString(value.get_ref<std::string&>());
-  } else if (value.is_structured()) {
-    for (JsonValue& item : value) WipeJson(item);
+  try {
+    if (std::string* text = value.get_ptr<std::string*>()) {
+      WipeString(*text);
+    } else if (value.is_structured()) {
+      for (JsonValue& item : value) WipeJson(item);
+    }
+    value = nullptr;
+  } catch (...) {
+    // nlohmann's iterators may in principle throw; a wipe must never throw.
   }
-  value = nullptr;
 }
 
 }  // namespace secret_rotator

@@ -22,7 +22,7 @@ Result<SecretDocument> SecretDocument::Parse(const Secret& secret_string, std::s
   return SecretDocument(std::move(parsed).value(), std::move(what));
 }
 
-Status SecretDocument::Invalid(std::string message) const {
+Status SecretDocument::Invalid(const std::string& message) const {
   return Status(StatusCode::kInvalidArgument, kInvalidSecret, what_ + ": " + message);
 }
 

@@ -54,7 +54,7 @@ class SecretDocument {
   SecretDocument(JsonValue root, std::string what)
       : root_(std::move(root)), what_(std::move(what)) {}
 
-  Status Invalid(std::string message) const;
+  Status Invalid(const std::string& message) const;
 
   JsonValue root_;
   std::string what_;

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -15,9 +16,9 @@
 namespace secret_rotator::http {
 namespace {
 
-constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
+constexpr std::size_t kMaxBodyBytes = std::size_t{16} * 1024 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 
 Status ProtocolError(const std::string& peer, std::string_view what) {
   return Status(StatusCode::kUnavailable, "ConnectionError",
@@ -332,11 +333,8 @@ const std::string* Response::FindHeader(std::string_view name) const {
 
 Result<std::unique_ptr<Client>> NewClient(ClientOptions options) {
   // A peer that closes its end must not kill the process when TLS writes.
-  static const bool sigpipe_ignored = [] {
-    ::signal(SIGPIPE, SIG_IGN);
-    return true;
-  }();
-  (void)sigpipe_ignored;
+  static std::once_flag sigpipe_ignored;
+  std::call_once(sigpipe_ignored, [] { ::signal(SIGPIPE, SIG_IGN); });
   return std::unique_ptr<Client>(std::make_unique<SocketClient>(std::move(options.ca_file)));
 }
 

@@ -28,7 +28,7 @@ struct GssBuffer {
   void* value;
 };
 
-char kNotSupported[] = "GSSAPI is not supported by secret-rotator";
+char not_supported_message[] = "GSSAPI is not supported by secret-rotator";
 
 std::uint32_t GssFail(std::uint32_t* minor_status) {
   if (minor_status != nullptr) *minor_status = 0;
@@ -37,6 +37,8 @@ std::uint32_t GssFail(std::uint32_t* minor_status) {
 
 }  // namespace
 
+// The names are the libraries' own, whatever this project's style says.
+// NOLINTBEGIN(readability-identifier-naming)
 extern "C" {
 
 // ---- GSSAPI (RFC 2744 C bindings), as libpq uses them.
@@ -68,7 +70,7 @@ std::uint32_t gss_delete_sec_context(std::uint32_t* minor, void**, GssBuffer*) {
 std::uint32_t gss_release_name(std::uint32_t* minor, void**) { return GssFail(minor); }
 std::uint32_t gss_release_cred(std::uint32_t* minor, void**) { return GssFail(minor); }
 std::uint32_t gss_release_buffer(std::uint32_t* minor, GssBuffer* buffer) {
-  // The only buffers handed out here point at kNotSupported.
+  // The only buffers handed out here point at not_supported_message.
   if (buffer != nullptr) *buffer = GssBuffer{0, nullptr};
   if (minor != nullptr) *minor = 0;
   return 0;
@@ -77,7 +79,7 @@ std::uint32_t gss_display_status(std::uint32_t* minor, std::uint32_t, int, void*
                                  std::uint32_t* message_context, GssBuffer* status_string) {
   if (message_context != nullptr) *message_context = 0;
   if (status_string != nullptr)
-    *status_string = GssBuffer{sizeof(kNotSupported) - 1, kNotSupported};
+    *status_string = GssBuffer{sizeof(not_supported_message) - 1, not_supported_message};
   if (minor != nullptr) *minor = 0;
   return 0;
 }
@@ -99,3 +101,4 @@ int ldap_unbind(void*) { return 0; }
 const char* ldap_err2string(int) { return "LDAP is not supported by secret-rotator"; }
 
 }  // extern "C"
+// NOLINTEND(readability-identifier-naming)

@@ -3,12 +3,7 @@
 # bootstrap through the local Lambda service against the private MariaDB
 # server (fixture "mariadb"). Outcomes are checked on the server with the C
 # client library.
-
-# The private MariaDB server's settings and an independent client for checking
-# outcomes on it; any test that talks to that server can link it.
-add_library(mariadb_test_support STATIC ${CMAKE_CURRENT_LIST_DIR}/../support/mariadb_server.cpp)
-target_link_libraries(mariadb_test_support PUBLIC test_support PRIVATE PkgConfig::MYSQL_CLIENT
-                      project_warnings)
+# mariadb_test_support comes from tests/strategies/mysql.cmake.
 
 secret_rotator_test(mysql_rotation_test integration
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/mysql_rotation_test.cpp

@@ -13,21 +13,11 @@
 # GRANT OPTION. The general query log is on (DIR/general.log) so that tests can
 # see which connections reached the server and whether they used TLS.
 set -euo pipefail
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-readonly here
 readonly start_timeout_s=15
 readonly stop_timeout_s=15
-
-die() {
-  echo "mariadb.sh: $*" >&2
-  exit 1
-}
-
-usage() {
-  echo "usage: mariadb.sh start DIR TLSDIR | mariadb.sh stop DIR" >&2
-  exit 2
-}
 
 # Prints the pid of the server whose pid file is in DIR when it is alive.
 running_pid() {
@@ -37,23 +27,6 @@ running_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   echo "$pid"
-}
-
-# A TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-error_log_tail() {
-  local dir=$1
-  if [ -f "$dir/error.log" ]; then
-    echo "--- last lines of $dir/error.log ---" >&2
-    tail -n 25 "$dir/error.log" >&2
-  fi
 }
 
 # The Unix socket path must fit in sun_path (108 bytes); a deep build tree may
@@ -70,9 +43,8 @@ socket_path() {
 }
 
 start() {
-  local dir=$1 tls=$2
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
+  local dir tls
+  dir=$(absolute_dir "$1")
   if running_pid "$dir" >/dev/null; then
     if [ -s "$dir/server.env" ]; then
       echo "mariadb.sh: already running (pid $(running_pid "$dir")) in $dir"
@@ -81,8 +53,7 @@ start() {
     # Half started by an earlier run that failed: start afresh.
     terminate "$(running_pid "$dir")"
   fi
-  bash "$here/make_tls.sh" "$tls"
-  tls=$(cd "$tls" && pwd)
+  tls=$(make_tls "$2")
 
   local user_args=() socket_user
   socket_user=$(id -un)
@@ -123,11 +94,11 @@ start() {
   local waited=0
   until "${root[@]}" -e 'SELECT 1' >/dev/null 2>&1; do
     if ! kill -0 "$launched" 2>/dev/null; then
-      error_log_tail "$dir"
+      log_tail "$dir/error.log"
       die "mariadbd exited during start-up"
     fi
     if [ "$waited" -ge $((start_timeout_s * 10)) ]; then
-      error_log_tail "$dir"
+      log_tail "$dir/error.log"
       terminate "$launched"
       die "mariadbd did not accept connections within ${start_timeout_s} s"
     fi
@@ -136,7 +107,7 @@ start() {
   done
 
   local password
-  password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+  password=$(new_password)
   # sql_log_off keeps the password out of the general log.
   "${root[@]}" <<SQL
 SET SESSION sql_log_off = 1;
@@ -146,10 +117,7 @@ GRANT ALL PRIVILEGES ON *.* TO 'rotator_admin'@'%' WITH GRANT OPTION;
 GRANT ALL PRIVILEGES ON *.* TO 'rotator_admin'@'localhost' WITH GRANT OPTION;
 SQL
 
-  local env_tmp="$dir/server.env.tmp"
-  (
-    umask 077
-    cat >"$env_tmp" <<ENV
+  write_server_env "$dir" <<ENV
 MARIADB_HOST=127.0.0.1
 MARIADB_PORT=$port
 MARIADB_SOCKET=$socket
@@ -161,8 +129,6 @@ MARIADB_TLS_DIR=$tls
 MARIADB_DIR=$dir
 MARIADB_GENERAL_LOG=$dir/general.log
 ENV
-  )
-  mv "$env_tmp" "$dir/server.env"
   echo "mariadb.sh: MariaDB $("${root[@]}" -N -e 'SELECT VERSION()') listening on 127.0.0.1:$port (pid $(running_pid "$dir"), dir $dir)"
 }
 
@@ -195,14 +161,4 @@ stop() {
   echo "mariadb.sh: stopped (pid $pid)"
 }
 
-case "${1:-}" in
-  start)
-    [ $# -eq 3 ] || usage
-    start "$2" "$3"
-    ;;
-  stop)
-    [ $# -eq 2 ] || usage
-    stop "$2"
-    ;;
-  *) usage ;;
-esac
+main "$@"

@@ -17,22 +17,12 @@
 # the "postgres" system user (DIR is chowned to it and its parent directories
 # are made traversable); otherwise as the current user.
 set -euo pipefail
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-readonly here
 readonly bin=/usr/lib/postgresql/15/bin
 readonly start_timeout_s=15
 readonly stop_timeout_s=15
-
-die() {
-  echo "postgres.sh: $*" >&2
-  exit 1
-}
-
-usage() {
-  echo "usage: postgres.sh start DIR TLSDIR | postgres.sh stop DIR" >&2
-  exit 2
-}
 
 # Runs a command as the user that owns the cluster.
 as_owner() {
@@ -40,23 +30,6 @@ as_owner() {
     runuser -u postgres -- "$@"
   else
     "$@"
-  fi
-}
-
-# A TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-log_tail() {
-  local log=$1
-  if [ -f "$log" ]; then
-    echo "--- last lines of $log ---" >&2
-    tail -n 25 "$log" >&2
   fi
 }
 
@@ -87,16 +60,14 @@ make_reachable() {
 }
 
 start() {
-  local dir=$1 tls=$2
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
+  local dir tls
+  dir=$(absolute_dir "$1")
   if is_running "$dir" && [ -s "$dir/server.env" ]; then
     echo "postgres.sh: already running in $dir"
     exit 0
   fi
   [ -x "$bin/initdb" ] || die "$bin/initdb not found; install the postgresql-15 package"
-  bash "$here/make_tls.sh" "$tls"
-  tls=$(cd "$tls" && pwd)
+  tls=$(make_tls "$2")
 
   # A stopped or half-built cluster from an earlier run is rebuilt from scratch.
   if [ -f "$dir/data/postmaster.pid" ]; then
@@ -123,7 +94,7 @@ start() {
   install -m 600 "${owner_args[@]}" "$tls/server.key" "$dir/tls/server.key"
 
   local password
-  password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+  password=$(new_password)
   local pwfile="$dir/tls/admin.pw"
   printf '%s\n' "$password" | as_owner tee "$pwfile" >/dev/null
   if ! as_owner "$bin/initdb" -D "$dir/data" -U rotator_admin --pwfile="$pwfile" \
@@ -188,10 +159,7 @@ HBA
     die "the server runs but a TLS login as rotator_admin on 127.0.0.1:$port failed"
   fi
 
-  local env_tmp="$dir/server.env.tmp"
-  (
-    umask 077
-    cat >"$env_tmp" <<ENV
+  write_server_env "$dir" <<ENV
 PG_HOST=127.0.0.1
 PG_PORT=$port
 PG_ADMIN_USER=rotator_admin
@@ -201,8 +169,6 @@ PG_OTHER_CA=$tls/other-ca.pem
 PG_LOG=$dir/postgres.log
 PG_DIR=$dir
 ENV
-  )
-  mv "$env_tmp" "$dir/server.env"
   echo "postgres.sh: PostgreSQL $version listening on 127.0.0.1:$port (dir $dir)"
 }
 
@@ -228,14 +194,4 @@ stop() {
   echo "postgres.sh: stopped (dir $dir)"
 }
 
-case "${1:-}" in
-  start)
-    [ $# -eq 3 ] || usage
-    start "$2" "$3"
-    ;;
-  stop)
-    [ $# -eq 2 ] || usage
-    stop "$2"
-    ;;
-  *) usage ;;
-esac
+main "$@"

@@ -1,22 +1,16 @@
 // The MySQL/MariaDB strategies against the private MariaDB server that
 // tests/servers/mariadb.sh starts (SECRET_ROTATOR_MARIADB_DIR/server.env).
-// Outcomes are checked with the C client library directly (logins, SHOW
-// GRANTS, the server's general query log), not with the code under test.
+// Outcomes are checked with the C client library directly, through
+// tests/support/mariadb_server.h (logins, SHOW GRANTS, the server's general
+// query log), not with the code under test.
 // Every test makes its own users and databases with a random suffix.
 #include <gtest/gtest.h>
-#include <mysql.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <memory>
-#include <random>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,252 +18,74 @@
 #include "strategies/mysql_session.h"
 #include "strategies/mysql_strategy.h"
 #include "strategies/registry.h"
+#include "tests/support/mariadb_server.h"
+#include "tests/support/process.h"
 
 namespace secret_rotator::strategies {
 namespace {
 
 using std::chrono::seconds;
-
-// --- the server ------------------------------------------------------------
-
-struct ServerEnv {
-  std::string host;
-  int port = 0;
-  std::string admin_user;
-  std::string admin_password;
-  std::string ca;
-  std::string other_ca;
-  std::string general_log;
-};
-
-// The server's settings, or nullopt with `why` set.
-std::optional<ServerEnv> LoadServerEnv(std::string* why) {
-  const char* dir = std::getenv("SECRET_ROTATOR_MARIADB_DIR");
-  if (dir == nullptr) {
-    *why = "SECRET_ROTATOR_MARIADB_DIR is not set (run through ctest, which starts the server)";
-    return std::nullopt;
-  }
-  std::ifstream file(std::string(dir) + "/server.env");
-  if (!file) {
-    *why = std::string(dir) + "/server.env is missing: is the MariaDB fixture running?";
-    return std::nullopt;
-  }
-  std::map<std::string, std::string> values;
-  for (std::string line; std::getline(file, line);) {
-    const std::size_t equals = line.find('=');
-    if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
-  }
-  ServerEnv env;
-  env.host = values["MARIADB_HOST"];
-  env.port = std::atoi(values["MARIADB_PORT"].c_str());
-  env.admin_user = values["MARIADB_ADMIN_USER"];
-  env.admin_password = values["MARIADB_ADMIN_PASSWORD"];
-  env.ca = values["MARIADB_CA"];
-  env.other_ca = values["MARIADB_OTHER_CA"];
-  env.general_log = values["MARIADB_GENERAL_LOG"];
-  return env;
-}
-
-struct MysqlCloser {
-  void operator()(MYSQL* mysql) const { mysql_close(mysql); }
-};
-using MysqlHandle = std::unique_ptr<MYSQL, MysqlCloser>;
-
-enum class Transport { kTlsVerified, kPlaintext };
-
-// Connects with the C library, independently of the code under test.
-// Returns the handle, or null with `error` set to mysql_error.
-MysqlHandle RawConnect(const ServerEnv& env, const std::string& user, const std::string& password,
-                       Transport transport, std::string* error) {
-  MysqlHandle mysql(mysql_init(nullptr));
-  const unsigned int protocol = MYSQL_PROTOCOL_TCP;
-  mysql_options(mysql.get(), MYSQL_OPT_PROTOCOL, &protocol);
-  mysql_options(mysql.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (transport == Transport::kTlsVerified) {
-    const my_bool on = 1;
-    mysql_options(mysql.get(), MYSQL_OPT_SSL_ENFORCE, &on);
-    mysql_options(mysql.get(), MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-    mysql_options(mysql.get(), MYSQL_OPT_SSL_CA, env.ca.c_str());
-  }
-  if (mysql_real_connect(mysql.get(), env.host.c_str(), user.c_str(), password.c_str(), nullptr,
-                         static_cast<unsigned int>(env.port), nullptr, 0) == nullptr) {
-    *error = mysql_error(mysql.get());
-    return nullptr;
-  }
-  return mysql;
-}
-
-// An admin connection for setting up and inspecting the server.
-class Admin {
- public:
-  explicit Admin(const ServerEnv& env) {
-    std::string error;
-    mysql_ = RawConnect(env, env.admin_user, env.admin_password, Transport::kTlsVerified, &error);
-    if (!mysql_) ADD_FAILURE() << "admin login failed: " << error;
-  }
-
-  bool ok() const { return mysql_ != nullptr; }
-
-  // 'text', escaped.
-  std::string Q(const std::string& text) {
-    std::string out(text.size() * 2 + 1, '\0');
-    out.resize(mysql_real_escape_string(mysql_.get(), out.data(), text.data(), text.size()));
-    return "'" + out + "'";
-  }
-  std::string Account(const std::string& user, const std::string& host = "%") {
-    return Q(user) + "@" + Q(host);
-  }
-  static std::string Ident(const std::string& name) {
-    std::string out = "`";
-    for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
-    return out + "`";
-  }
-
-  bool Exec(const std::string& sql) {
-    if (mysql_real_query(mysql_.get(), sql.data(), sql.size()) != 0) {
-      ADD_FAILURE() << "admin statement failed: " << mysql_error(mysql_.get()) << "\n" << sql;
-      return false;
-    }
-    MYSQL_RES* result = mysql_store_result(mysql_.get());
-    if (result != nullptr) mysql_free_result(result);
-    return true;
-  }
-
-  // The first column of every row; empty on failure (with errno in *number).
-  std::vector<std::string> Column(const std::string& sql, unsigned int* number = nullptr) {
-    std::vector<std::string> values;
-    if (mysql_real_query(mysql_.get(), sql.data(), sql.size()) != 0) {
-      if (number != nullptr) {
-        *number = mysql_errno(mysql_.get());
-      } else {
-        ADD_FAILURE() << "admin query failed: " << mysql_error(mysql_.get()) << "\n" << sql;
-      }
-      return values;
-    }
-    MYSQL_RES* result = mysql_store_result(mysql_.get());
-    if (result == nullptr) return values;
-    while (MYSQL_ROW row = mysql_fetch_row(result)) {
-      const unsigned long* lengths = mysql_fetch_lengths(result);
-      values.emplace_back(row[0] == nullptr ? "" : std::string(row[0], lengths[0]));
-    }
-    mysql_free_result(result);
-    return values;
-  }
-
-  bool UserExists(const std::string& user, const std::string& host = "%") {
-    std::vector<std::string> count = Column(
-        "SELECT COUNT(*) FROM mysql.user WHERE User = " + Q(user) + " AND Host = " + Q(host));
-    return !count.empty() && count[0] != "0";
-  }
-
-  std::string CreateUserStatement(const std::string& user, const std::string& host = "%") {
-    std::vector<std::string> rows = Column("SHOW CREATE USER " + Account(user, host));
-    return rows.empty() ? "" : rows[0];
-  }
-
-  // SHOW GRANTS FOR user@'%' with the grantee written as @@ and the password
-  // hash removed, sorted: comparable between two users.
-  std::vector<std::string> NormalizedGrants(const std::string& user) {
-    std::vector<std::string> lines = Column("SHOW GRANTS FOR " + Account(user));
-    const std::string grantee = Ident(user) + "@`%`";
-    for (std::string& line : lines) {
-      for (std::size_t at = line.find(grantee); at != std::string::npos; at = line.find(grantee)) {
-        line.replace(at, grantee.size(), "@@");
-      }
-      const std::size_t identified = line.find(" IDENTIFIED BY PASSWORD '");
-      if (identified != std::string::npos) {
-        const std::size_t end = line.find('\'', identified + 25);
-        line.erase(identified, end + 1 - identified);
-      }
-    }
-    std::sort(lines.begin(), lines.end());
-    return lines;
-  }
-
-  long GlobalStatus(const std::string& name) {
-    std::vector<std::string> rows = Column(
-        "SELECT VARIABLE_VALUE FROM "
-        "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = " +
-        Q(name));
-    return rows.empty() ? -1 : std::atol(rows[0].c_str());
-  }
-
- private:
-  MysqlHandle mysql_;
-};
-
-// --- helpers ---------------------------------------------------------------
-
-std::string RandomSuffix() {
-  static std::mt19937_64 random{std::random_device{}()};
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string suffix;
-  for (int i = 0; i < 8; ++i) suffix += kHex[random() % 16];
-  return suffix;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// The general-log lines that record a connection by `user` (successful:
-// "Connect user@127.0.0.1 on db using TCP/IP|SSL/TLS", or refused:
-// "Connect Access denied for user 'user'@...").
-std::vector<std::string> ConnectLines(const std::string& log_path, const std::string& user) {
-  std::vector<std::string> found;
-  std::istringstream log(ReadFile(log_path));
-  for (std::string line; std::getline(log, line);) {
-    if (line.find(" Connect\t") == std::string::npos) continue;
-    if (line.find(" Connect\t" + user + "@") != std::string::npos ||
-        line.find("'" + user + "'@") != std::string::npos) {
-      found.push_back(line);
-    }
-  }
-  return found;
-}
-
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ADD_FAILURE() << "cannot find an unused port";
-  }
-  if (fd >= 0) close(fd);
-  return ntohs(address.sin_port);
-}
+using testing::ConnectLines;
+using testing::MariaDbClient;
+using testing::MariaDbServer;
+using testing::NormalizedGrants;
+using testing::QuoteIdentifier;
+using testing::RandomSuffix;
+using testing::ShowCreateUser;
+using testing::Transport;
+using testing::UserExists;
 
 class MySqlStrategyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    std::optional<ServerEnv> env = LoadServerEnv(&why);
-    if (!env) {
-      if (std::getenv("SECRET_ROTATOR_MARIADB_DIR") == nullptr) GTEST_SKIP() << why;
+    bool configured = false;
+    std::optional<MariaDbServer> server = testing::LoadMariaDbServer(&why, &configured);
+    if (!server) {
+      if (!configured) GTEST_SKIP() << why;
       FAIL() << why;
     }
-    env_ = *env;
-    admin_ = std::make_unique<Admin>(env_);
-    ASSERT_TRUE(admin_->ok());
+    server_ = *server;
+    admin_ = std::make_unique<MariaDbClient>(server_, server_.admin_user, server_.admin_password);
+    ASSERT_TRUE(admin_->connected()) << "admin login failed: " << admin_->error();
   }
 
   void TearDown() override {
-    if (!admin_ || !admin_->ok()) return;
+    if (!admin_ || !admin_->connected()) return;
     for (const std::string& account : made_users_) {
-      admin_->Exec("DROP USER IF EXISTS " + account);
+      AdminExec("DROP USER IF EXISTS " + account);
     }
     for (const std::string& database : made_databases_) {
-      admin_->Exec("DROP DATABASE IF EXISTS " + Admin::Ident(database));
+      AdminExec("DROP DATABASE IF EXISTS " + QuoteIdentifier(database));
     }
     for (const std::string& role : made_roles_) {
-      admin_->Exec("DROP ROLE IF EXISTS " + Admin::Ident(role));
+      AdminExec("DROP ROLE IF EXISTS " + QuoteIdentifier(role));
     }
+  }
+
+  // Runs `sql` as the admin; returns true iff the server accepted it, and
+  // records a test failure when it did not.
+  bool AdminExec(const std::string& sql) {
+    if (admin_->Exec(sql)) return true;
+    ADD_FAILURE() << "admin statement failed: " << admin_->error() << "\n" << sql;
+    return false;
+  }
+
+  // The first column of every row of `sql` run as the admin; none, with a
+  // test failure, when the query failed.
+  std::vector<std::string> AdminColumn(const std::string& sql) {
+    std::optional<std::vector<std::string>> values = admin_->Column(sql);
+    if (values) return *values;
+    ADD_FAILURE() << "admin query failed: " << admin_->error() << "\n" << sql;
+    return {};
+  }
+
+  // A server status counter, or -1 when there is none.
+  long GlobalStatus(const std::string& name) {
+    std::vector<std::string> rows = AdminColumn(
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = " +
+        admin_->Quote(name));
+    return rows.empty() ? -1 : std::atol(rows[0].c_str());
   }
 
   // A user name no other test uses: `base` + "_" + random hex.
@@ -279,19 +95,19 @@ class MySqlStrategyTest : public ::testing::Test {
   // and its _clone are dropped after the test.
   void CreateUser(const std::string& user, const std::string& password,
                   const std::string& extra = "", const std::string& host = "%") {
-    ASSERT_TRUE(admin_->Exec("CREATE USER " + admin_->Account(user, host) + " IDENTIFIED BY " +
-                             admin_->Q(password) + " " + extra));
+    ASSERT_TRUE(AdminExec("CREATE USER " + admin_->Account(user, host) + " IDENTIFIED BY " +
+                          admin_->Quote(password) + " " + extra));
     made_users_.push_back(admin_->Account(user, host));
     made_users_.push_back(admin_->Account(user + "_clone", host));
   }
 
   void CreateDatabase(const std::string& name) {
-    ASSERT_TRUE(admin_->Exec("CREATE DATABASE " + Admin::Ident(name)));
+    ASSERT_TRUE(AdminExec("CREATE DATABASE " + QuoteIdentifier(name)));
     made_databases_.push_back(name);
   }
 
   void CreateRole(const std::string& name) {
-    ASSERT_TRUE(admin_->Exec("CREATE ROLE " + Admin::Ident(name)));
+    ASSERT_TRUE(AdminExec("CREATE ROLE " + QuoteIdentifier(name)));
     made_roles_.push_back(name);
   }
 
@@ -299,8 +115,8 @@ class MySqlStrategyTest : public ::testing::Test {
                             std::optional<bool> ssl = std::nullopt) const {
     DbCredentials credentials;
     credentials.engine = "mariadb";
-    credentials.host = env_.host;
-    credentials.port = env_.port;
+    credentials.host = server_.host;
+    credentials.port = server_.port;
     credentials.username = user;
     credentials.password = Secret(password);
     credentials.ssl = ssl;
@@ -308,14 +124,14 @@ class MySqlStrategyTest : public ::testing::Test {
   }
 
   DbCredentials AdminCredentials() const {
-    return Credentials(env_.admin_user, env_.admin_password);
+    return Credentials(server_.admin_user, server_.admin_password);
   }
 
   // verify-full against the test CA.
   StrategyConfig Config(TlsMode mode = TlsMode::kVerifyFull) const {
     StrategyConfig config;
     config.tls_mode = mode;
-    config.tls_ca_file = env_.ca;
+    config.tls_ca_file = server_.ca;
     return config;
   }
 
@@ -324,9 +140,7 @@ class MySqlStrategyTest : public ::testing::Test {
   // Returns "" if user/password logs in (TLS, verified), else the error.
   std::string LoginError(const std::string& user, const std::string& password,
                          Transport transport = Transport::kTlsVerified) const {
-    std::string error;
-    MysqlHandle mysql = RawConnect(env_, user, password, transport, &error);
-    return mysql ? std::string() : error;
+    return testing::LoginError(server_, user, password, transport);
   }
   bool LogsIn(const std::string& user, const std::string& password,
               Transport transport = Transport::kTlsVerified) const {
@@ -352,8 +166,8 @@ class MySqlStrategyTest : public ::testing::Test {
     return NewMySqlStrategy(RotationKind::kSingleUser, config)->TestSecret(pending, Soon());
   }
 
-  ServerEnv env_;
-  std::unique_ptr<Admin> admin_;
+  MariaDbServer server_;
+  std::unique_ptr<MariaDbClient> admin_;
   std::vector<std::string> made_users_;
   std::vector<std::string> made_databases_;
   std::vector<std::string> made_roles_;
@@ -379,25 +193,25 @@ TEST_F(MySqlStrategyTest, SingleUserRerunAfterSuccessChangesNothing) {
   const DbCredentials current = Credentials(user, "old-password-1");
   const DbCredentials pending = Credentials(user, "new-password-2");
   ASSERT_TRUE(SingleUser(current, pending).ok());
-  const std::string after_first = admin_->CreateUserStatement(user);
+  const std::string after_first = ShowCreateUser(*admin_, user);
 
   Status again = SingleUser(current, pending);
 
   ASSERT_TRUE(again.ok()) << again.message();
-  EXPECT_EQ(admin_->CreateUserStatement(user), after_first);  // same password hash
+  EXPECT_EQ(ShowCreateUser(*admin_, user), after_first);  // same password hash
   EXPECT_TRUE(LogsIn(user, "new-password-2"));
 }
 
 TEST_F(MySqlStrategyTest, SingleUserSucceedsWhenPendingAlreadyWorks) {
   const std::string user = Unique("pendok");
   CreateUser(user, "pending-password");  // a crash after setSecret changed it
-  const std::string before = admin_->CreateUserStatement(user);
+  const std::string before = ShowCreateUser(*admin_, user);
 
   Status set = SingleUser(Credentials(user, "current-password-no-longer-valid"),
                           Credentials(user, "pending-password"));
 
   ASSERT_TRUE(set.ok()) << set.message();
-  EXPECT_EQ(admin_->CreateUserStatement(user), before);
+  EXPECT_EQ(ShowCreateUser(*admin_, user), before);
 }
 
 TEST_F(MySqlStrategyTest, SingleUserRecoversWithPreviousPassword) {
@@ -436,14 +250,14 @@ TEST_F(MySqlStrategyTest, SingleUserChangesTheAccountTheServerMatched) {
   const std::string user = Unique("hostpart");
   CreateUser(user, "wildcard-password", "", "%");
   CreateUser(user, "loopback-password", "", "127.0.0.1");
-  const std::string wildcard_before = admin_->CreateUserStatement(user, "%");
+  const std::string wildcard_before = ShowCreateUser(*admin_, user, "%");
 
   Status set =
       SingleUser(Credentials(user, "loopback-password"), Credentials(user, "new-password"));
 
   ASSERT_TRUE(set.ok()) << set.message();
   EXPECT_TRUE(LogsIn(user, "new-password"));
-  EXPECT_EQ(admin_->CreateUserStatement(user, "%"), wildcard_before);
+  EXPECT_EQ(ShowCreateUser(*admin_, user, "%"), wildcard_before);
 }
 
 TEST_F(MySqlStrategyTest, SingleUserRefusesAnAnonymousAccountMatch) {
@@ -454,14 +268,14 @@ TEST_F(MySqlStrategyTest, SingleUserRefusesAnAnonymousAccountMatch) {
   const std::string ghost = Unique("ghost");
   const std::string anonymous_password = "anonymous-" + RandomSuffix();
   std::vector<std::string> existing =
-      admin_->Column("SELECT COUNT(*) FROM mysql.user WHERE User = '' AND Host = '%'");
+      AdminColumn("SELECT COUNT(*) FROM mysql.user WHERE User = '' AND Host = '%'");
   if (existing.empty() || existing[0] != "0") GTEST_SKIP() << "an anonymous user exists";
-  ASSERT_TRUE(admin_->Exec("CREATE USER ''@'%' IDENTIFIED BY " + admin_->Q(anonymous_password)));
-  const std::string before = admin_->CreateUserStatement("");
+  ASSERT_TRUE(AdminExec("CREATE USER ''@'%' IDENTIFIED BY " + admin_->Quote(anonymous_password)));
+  const std::string before = ShowCreateUser(*admin_, "");
   const Status set =
       SingleUser(Credentials(ghost, anonymous_password), Credentials(ghost, "new-password"));
-  const std::string after = admin_->CreateUserStatement("");
-  admin_->Exec("DROP USER ''@'%'");
+  const std::string after = ShowCreateUser(*admin_, "");
+  AdminExec("DROP USER ''@'%'");
 
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.type(), "AccountMismatch") << set.message();
@@ -480,22 +294,22 @@ class MySqlAlternatingTest : public MySqlStrategyTest {
     CreateDatabase(db1_);
     CreateDatabase(user);
     CreateRole(role_);
-    ASSERT_TRUE(admin_->Exec("CREATE TABLE " + Admin::Ident(db1_) + ".t (x INT, y INT)"));
+    ASSERT_TRUE(AdminExec("CREATE TABLE " + QuoteIdentifier(db1_) + ".t (x INT, y INT)"));
     CreateUser(user, password, "REQUIRE SSL");
     const std::string account = admin_->Account(user);
-    ASSERT_TRUE(admin_->Exec("GRANT SELECT, INSERT ON " + Admin::Ident(db1_) + ".* TO " + account));
-    ASSERT_TRUE(admin_->Exec("GRANT ALL PRIVILEGES ON " + Admin::Ident(user) + ".* TO " + account));
-    ASSERT_TRUE(admin_->Exec("GRANT UPDATE (y) ON " + Admin::Ident(db1_) + ".t TO " + account));
+    ASSERT_TRUE(AdminExec("GRANT SELECT, INSERT ON " + QuoteIdentifier(db1_) + ".* TO " + account));
+    ASSERT_TRUE(AdminExec("GRANT ALL PRIVILEGES ON " + QuoteIdentifier(user) + ".* TO " + account));
+    ASSERT_TRUE(AdminExec("GRANT UPDATE (y) ON " + QuoteIdentifier(db1_) + ".t TO " + account));
     ASSERT_TRUE(
-        admin_->Exec("GRANT SELECT ON " + Admin::Ident(db1_) + ".* TO " + Admin::Ident(role_)));
-    ASSERT_TRUE(admin_->Exec("GRANT " + Admin::Ident(role_) + " TO " + account));
-    ASSERT_TRUE(admin_->Exec("SET DEFAULT ROLE " + Admin::Ident(role_) + " FOR " + account));
+        AdminExec("GRANT SELECT ON " + QuoteIdentifier(db1_) + ".* TO " + QuoteIdentifier(role_)));
+    ASSERT_TRUE(AdminExec("GRANT " + QuoteIdentifier(role_) + " TO " + account));
+    ASSERT_TRUE(AdminExec("SET DEFAULT ROLE " + QuoteIdentifier(role_) + " FOR " + account));
   }
 
   void ExpectSameAccount(const std::string& user, const std::string& clone) {
-    EXPECT_EQ(admin_->NormalizedGrants(clone), admin_->NormalizedGrants(user));
-    const std::string user_create = admin_->CreateUserStatement(user);
-    const std::string clone_create = admin_->CreateUserStatement(clone);
+    EXPECT_EQ(NormalizedGrants(*admin_, clone), NormalizedGrants(*admin_, user));
+    const std::string user_create = ShowCreateUser(*admin_, user);
+    const std::string clone_create = ShowCreateUser(*admin_, clone);
     EXPECT_EQ(user_create.find("REQUIRE SSL") != std::string::npos,
               clone_create.find("REQUIRE SSL") != std::string::npos)
         << user_create << "\n"
@@ -515,10 +329,10 @@ TEST_F(MySqlAlternatingTest, CreatesCloneWithSameGrantsAndRequireSsl) {
   Status set = Alternating(Credentials(user, "password-0"), Credentials(clone, "password-1"));
 
   ASSERT_TRUE(set.ok()) << set.type() << ": " << set.message();
-  ASSERT_TRUE(admin_->UserExists(clone));
+  ASSERT_TRUE(UserExists(*admin_, clone));
   ExpectSameAccount(user, clone);
-  EXPECT_NE(admin_->CreateUserStatement(clone).find("REQUIRE SSL"), std::string::npos);
-  std::vector<std::string> grants = admin_->NormalizedGrants(clone);
+  EXPECT_NE(ShowCreateUser(*admin_, clone).find("REQUIRE SSL"), std::string::npos);
+  std::vector<std::string> grants = NormalizedGrants(*admin_, clone);
   EXPECT_EQ(grants.size(), 6U) << ::testing::PrintToString(grants);
   EXPECT_TRUE(LogsIn(clone, "password-1"));
   EXPECT_FALSE(LogsIn(clone, "password-1", Transport::kPlaintext));  // REQUIRE SSL holds
@@ -542,7 +356,7 @@ TEST_F(MySqlAlternatingTest, RotatesTwiceBackToTheOriginalUser) {
   ExpectSameAccount(user, clone);
   // The grants were equal, so the original user never lost them.
   const std::string revoke_all = "GRANT OPTION FROM '" + user + "'@";
-  EXPECT_EQ(ReadFile(env_.general_log).find(revoke_all), std::string::npos);
+  EXPECT_EQ(testing::ReadFile(server_.general_log).find(revoke_all), std::string::npos);
 }
 
 TEST_F(MySqlAlternatingTest, RerunAfterSuccessIsHarmless) {
@@ -553,16 +367,16 @@ TEST_F(MySqlAlternatingTest, RerunAfterSuccessIsHarmless) {
   const DbCredentials current = Credentials(user, "password-0");
   const DbCredentials pending = Credentials(clone, "password-1");
   ASSERT_TRUE(Alternating(current, pending).ok());
-  const std::string clone_after_first = admin_->CreateUserStatement(clone);
+  const std::string clone_after_first = ShowCreateUser(*admin_, clone);
 
   Status again = Alternating(current, pending);
 
   ASSERT_TRUE(again.ok()) << again.message();
-  EXPECT_EQ(admin_->CreateUserStatement(clone), clone_after_first);
+  EXPECT_EQ(ShowCreateUser(*admin_, clone), clone_after_first);
   ExpectSameAccount(user, clone);
   EXPECT_TRUE(LogsIn(clone, "password-1"));
   const std::string revoke_all = "GRANT OPTION FROM '" + clone + "'@";
-  const std::string log = ReadFile(env_.general_log);
+  const std::string log = testing::ReadFile(server_.general_log);
   const std::size_t first = log.find(revoke_all);
   ASSERT_NE(first, std::string::npos);                                   // the first run
   EXPECT_EQ(log.find(revoke_all, first + 1), std::string::npos) << log;  // not the second
@@ -575,22 +389,22 @@ TEST_F(MySqlAlternatingTest, MakesChangedGrantsEqualOnTheNextRotation) {
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(Alternating(Credentials(user, "password-0"), Credentials(clone, "password-1")).ok());
   const std::string account = admin_->Account(user);
-  ASSERT_TRUE(admin_->Exec("REVOKE INSERT ON " + Admin::Ident(db1_) + ".* FROM " + account));
-  ASSERT_TRUE(admin_->Exec("GRANT DELETE ON " + Admin::Ident(db1_) + ".* TO " + account));
-  ASSERT_TRUE(admin_->Exec("REVOKE " + Admin::Ident(role_) + " FROM " + account));
-  ASSERT_TRUE(admin_->Exec("ALTER USER " + account + " REQUIRE NONE"));
+  ASSERT_TRUE(AdminExec("REVOKE INSERT ON " + QuoteIdentifier(db1_) + ".* FROM " + account));
+  ASSERT_TRUE(AdminExec("GRANT DELETE ON " + QuoteIdentifier(db1_) + ".* TO " + account));
+  ASSERT_TRUE(AdminExec("REVOKE " + QuoteIdentifier(role_) + " FROM " + account));
+  ASSERT_TRUE(AdminExec("ALTER USER " + account + " REQUIRE NONE"));
 
   Status set = Alternating(Credentials(user, "password-0"), Credentials(clone, "password-3"));
 
   ASSERT_TRUE(set.ok()) << set.type() << ": " << set.message();
   // MariaDB keeps the revoked role as the user's default role; that dangling
   // setting cannot be copied (SET DEFAULT ROLE needs the role granted).
-  std::vector<std::string> expected = admin_->NormalizedGrants(user);
-  const std::string dangling = "SET DEFAULT ROLE " + Admin::Ident(role_) + " FOR @@";
+  std::vector<std::string> expected = NormalizedGrants(*admin_, user);
+  const std::string dangling = "SET DEFAULT ROLE " + QuoteIdentifier(role_) + " FOR @@";
   ASSERT_NE(std::find(expected.begin(), expected.end(), dangling), expected.end());
   expected.erase(std::find(expected.begin(), expected.end(), dangling));
-  EXPECT_EQ(admin_->NormalizedGrants(clone), expected);
-  EXPECT_EQ(admin_->CreateUserStatement(clone).find("REQUIRE"), std::string::npos);
+  EXPECT_EQ(NormalizedGrants(*admin_, clone), expected);
+  EXPECT_EQ(ShowCreateUser(*admin_, clone).find("REQUIRE"), std::string::npos);
   EXPECT_TRUE(LogsIn(clone, "password-3", Transport::kPlaintext));
 }
 
@@ -606,7 +420,7 @@ TEST_F(MySqlAlternatingTest, RefusesWhenCurrentDoesNotLogIn) {
   EXPECT_NE(set.message().find("refusing"), std::string::npos) << set.message();
   EXPECT_EQ(set.message().find("Forged-Password-1"), std::string::npos);
   EXPECT_EQ(set.message().find("Pending-Password-2"), std::string::npos);
-  EXPECT_FALSE(admin_->UserExists(user + "_clone"));
+  EXPECT_FALSE(UserExists(*admin_, user + "_clone"));
 }
 
 TEST_F(MySqlAlternatingTest, RefusesTooLongUserNameBeforeChangingAnything) {
@@ -621,7 +435,7 @@ TEST_F(MySqlAlternatingTest, RefusesTooLongUserNameBeforeChangingAnything) {
   EXPECT_EQ(set.type(), "InvalidUsername");
   EXPECT_NE(set.message().find("81"), std::string::npos) << set.message();
   EXPECT_NE(set.message().find("80"), std::string::npos) << set.message();
-  EXPECT_FALSE(admin_->UserExists(user + "_clone"));
+  EXPECT_FALSE(UserExists(*admin_, user + "_clone"));
 }
 
 TEST_F(MySqlAlternatingTest, NeedsAdminCredentials) {
@@ -678,8 +492,8 @@ TEST_F(MySqlStrategyTest, AlternatingWithHostileNamesAndPasswords) {
     const std::string user = Unique(base);
     const std::string clone = user + "_clone";
     CreateUser(user, kHostilePassword);
-    ASSERT_TRUE(admin_->Exec("GRANT SELECT ON " + Admin::Ident(database) + ".* TO " +
-                             admin_->Account(user)));
+    ASSERT_TRUE(AdminExec("GRANT SELECT ON " + QuoteIdentifier(database) + ".* TO " +
+                          admin_->Account(user)));
 
     Status set = Alternating(Credentials(user, kHostilePassword), Credentials(clone, "p2'\\\""));
 
@@ -687,7 +501,7 @@ TEST_F(MySqlStrategyTest, AlternatingWithHostileNamesAndPasswords) {
     ExpectWorksOrClearRefusal(set);
     if (set.ok()) {
       EXPECT_TRUE(LogsIn(clone, "p2'\\\""));
-      EXPECT_EQ(admin_->NormalizedGrants(clone), admin_->NormalizedGrants(user));
+      EXPECT_EQ(NormalizedGrants(*admin_, clone), NormalizedGrants(*admin_, user));
     }
   }
 }
@@ -740,8 +554,8 @@ TEST_F(MySqlStrategyTest, WrongCaIsATlsErrorWithNoPlaintextAttempt) {
   const std::string user = Unique("wrongca");
   CreateUser(user, "right-password");  // REQUIRE NONE: plaintext would work
   StrategyConfig config = Config();
-  config.tls_ca_file = env_.other_ca;
-  const long connections_before = admin_->GlobalStatus("Connections");
+  config.tls_ca_file = server_.other_ca;
+  const long connections_before = GlobalStatus("Connections");
 
   Status tested = Test(Credentials(user, "right-password"), config);
 
@@ -752,12 +566,12 @@ TEST_F(MySqlStrategyTest, WrongCaIsATlsErrorWithNoPlaintextAttempt) {
   EXPECT_NE(tested.message().find("\"ssl\""), std::string::npos) << tested.message();
   EXPECT_EQ(tested.message().find("right-password"), std::string::npos);
   // One TCP connection reached the server and none of them logged in.
-  EXPECT_GE(admin_->GlobalStatus("Connections") - connections_before, 1);
-  EXPECT_TRUE(ConnectLines(env_.general_log, user).empty())
-      << ::testing::PrintToString(ConnectLines(env_.general_log, user));
+  EXPECT_GE(GlobalStatus("Connections") - connections_before, 1);
+  EXPECT_TRUE(ConnectLines(server_, user).empty())
+      << ::testing::PrintToString(ConnectLines(server_, user));
   // Control: a plaintext login by the same user does show in the log.
   ASSERT_TRUE(Test(Credentials(user, "right-password", false), config).ok());
-  std::vector<std::string> lines = ConnectLines(env_.general_log, user);
+  std::vector<std::string> lines = ConnectLines(server_, user);
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_NE(lines[0].find("using TCP/IP"), std::string::npos) << lines[0];
 }
@@ -770,7 +584,7 @@ TEST_F(MySqlStrategyTest, SystemStoreDoesNotTrustTheTestCa) {
   ASSERT_FALSE(tested.ok());
   EXPECT_EQ(tested.type(), "DatabaseTlsError");
   EXPECT_NE(tested.message().find("system CA store"), std::string::npos) << tested.message();
-  EXPECT_TRUE(ConnectLines(env_.general_log, user).empty());
+  EXPECT_TRUE(ConnectLines(server_, user).empty());
 }
 
 std::string Cipher(const DbCredentials& credentials, const StrategyConfig& config,
@@ -837,7 +651,7 @@ TEST_F(MySqlStrategyTest, VerifyFullChecksTheHostNameAndVerifyCaDoesNot) {
 
   // verify-ca still checks the chain; require checks nothing.
   StrategyConfig other_ca = Config(TlsMode::kVerifyCa);
-  other_ca.tls_ca_file = env_.other_ca;
+  other_ca.tls_ca_file = server_.other_ca;
   EXPECT_EQ(Test(by_other_name, other_ca).type(), "DatabaseTlsError");
   other_ca.tls_mode = TlsMode::kRequire;
   EXPECT_TRUE(Test(by_other_name, other_ca).ok());
@@ -857,7 +671,7 @@ TEST_F(MySqlStrategyTest, MissingCaFileIsATlsError) {
 
 TEST_F(MySqlStrategyTest, RefusedConnectionIsAConnectionError) {
   DbCredentials credentials = Credentials("nobody", "password");
-  credentials.port = UnusedPort();
+  credentials.port = testing::FreeLoopbackPort();
   Status tested = Test(credentials, Config());
   EXPECT_EQ(tested.type(), "DatabaseConnectionError") << tested.message();
 }
@@ -870,7 +684,7 @@ TEST_F(MySqlStrategyTest, ExpiredDeadlineDoesNotConnect) {
                                    Deadline::After(std::chrono::milliseconds(0)));
   EXPECT_EQ(tested.type(), "Timeout");
   EXPECT_EQ(tested.code(), StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(ConnectLines(env_.general_log, user).empty());
+  EXPECT_TRUE(ConnectLines(server_, user).empty());
 }
 
 TEST_F(MySqlStrategyTest, RejectsNulInUserNameAndPassword) {

@@ -72,20 +72,24 @@ std::string QuoteIdentifier(const std::string& name);
 std::string LoginError(const MariaDbServer& server, const std::string& user,
                        const std::string& password, Transport transport = Transport::kTlsVerified);
 
-// Queries an admin connection makes about accounts.
+// Queries an admin connection makes about accounts. A query the server
+// refuses is a test failure (ADD_FAILURE, naming the statement), and then
+// UserExists gives false, ShowCreateUser "" and NormalizedGrants {}.
 // REQUIRES: `admin` is connected as a user that can read mysql.* and grants.
 bool UserExists(MariaDbClient& admin, const std::string& user, const std::string& host = "%");
-// SHOW CREATE USER (password hash and REQUIRE clause included), or "".
+// SHOW CREATE USER (password hash and REQUIRE clause included). A missing
+// account is a test failure.
 std::string ShowCreateUser(MariaDbClient& admin, const std::string& user,
                            const std::string& host = "%");
 // SHOW GRANTS for user@host with the grantee written as @@ and password
-// hashes removed, sorted: comparable between two users.
+// hashes removed, sorted: comparable between two users. A missing account is
+// a test failure.
 std::vector<std::string> NormalizedGrants(MariaDbClient& admin, const std::string& user,
                                           const std::string& host = "%");
 
-// The general query log's lines that record a connection by `user`: a login
-// ("Connect\tuser@127.0.0.1 on db using TCP/IP" or "... using SSL/TLS") or a
-// refused one ("Connect\tAccess denied for user 'user'@...").
+// The general query log's connection lines (" Connect\t") that name `user`:
+// a login ("Connect\tuser@127.0.0.1 on db using TCP/IP" or "... using
+// SSL/TLS") or a refused one ("Connect\tAccess denied for user 'user'@...").
 std::vector<std::string> ConnectLines(const MariaDbServer& server, const std::string& user);
 
 // A random 8-hex-digit suffix for names no other test uses.

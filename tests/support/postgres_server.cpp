@@ -4,10 +4,7 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <map>
-#include <random>
-#include <sstream>
 
 #include "tests/support/process.h"
 
@@ -38,32 +35,25 @@ std::optional<PostgresServer> LoadPostgresServer(std::string* error) {
     return std::nullopt;
   }
   const std::string path = std::string(dir) + "/server.env";
-  std::istringstream lines(ReadFile(path));
-  std::map<std::string, std::string> values;
-  for (std::string line; std::getline(lines, line);) {
-    if (const auto equals = line.find('='); equals != std::string::npos) {
-      values[line.substr(0, equals)] = line.substr(equals + 1);
-    }
+  std::optional<std::map<std::string, std::string>> read = ReadEnvFile(path);
+  if (!read) {
+    *error = "cannot read " + path + ": is the postgres fixture running?";
+    return std::nullopt;
   }
+  std::map<std::string, std::string>& values = *read;
   PostgresServer server{values["PG_HOST"],       std::atoi(values["PG_PORT"].c_str()),
                         values["PG_ADMIN_USER"], values["PG_ADMIN_PASSWORD"],
                         values["PG_CA"],         values["PG_OTHER_CA"],
                         values["PG_LOG"]};
   if (server.host.empty() || server.port == 0 || server.admin_user.empty() || server.ca.empty() ||
       server.log.empty()) {
-    *error = path + " is missing or lacks PG_HOST, PG_PORT, PG_ADMIN_USER, PG_CA or PG_LOG";
+    *error = path + " lacks PG_HOST, PG_PORT, PG_ADMIN_USER, PG_CA or PG_LOG";
     return std::nullopt;
   }
   return server;
 }
 
-std::string UniqueName(const std::string& prefix) {
-  static std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string name = prefix + "_";
-  for (int i = 0; i < 8; ++i) name += kDigits[generator() % 16];
-  return name;
-}
+std::string UniqueName(const std::string& prefix) { return prefix + "_" + RandomHex(8); }
 
 std::vector<std::string> HostileRoleNames(const std::string& suffix) {
   return {

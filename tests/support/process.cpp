@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -89,6 +90,18 @@ void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
 }
 
+std::optional<std::map<std::string, std::string>> ReadEnvFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return std::nullopt;
+  std::map<std::string, std::string> values;
+  for (std::string line; std::getline(file, line);) {
+    if (const std::size_t equals = line.find('='); equals != std::string::npos) {
+      values[line.substr(0, equals)] = line.substr(equals + 1);
+    }
+  }
+  return values;
+}
+
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
   const std::string dir = MakeTempDir("run");
   WriteFile(dir + "/in", options.stdin_data);
@@ -127,15 +140,25 @@ BackgroundProcess::~BackgroundProcess() {
 
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("FreeLoopbackPort: socket failed");
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
   socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   ::close(fd);
+  if (!bound) throw std::runtime_error("FreeLoopbackPort: no port on 127.0.0.1 to bind");
   return ntohs(address.sin_port);
+}
+
+std::string RandomHex(std::size_t digits) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (std::size_t i = 0; i < digits; ++i) text += kHex[random() % 16];
+  return text;
 }
 
 }  // namespace secret_rotator::testing

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +50,15 @@ class BackgroundProcess {
 std::string MakeTempDir(const std::string& prefix);
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& contents);
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// The KEY=VALUE lines of a file such as the server.env that
+// tests/servers/*.sh write: each line split at its first '=', lines without
+// one skipped. Returns nullopt iff the file cannot be opened.
+std::optional<std::map<std::string, std::string>> ReadEnvFile(const std::string& path);
+// A TCP port on 127.0.0.1 that was free a moment ago. Throws
+// std::runtime_error when none can be had.
 int FreeLoopbackPort();
+// `digits` random lowercase hex digits, for names and passwords no other test
+// uses. Thread-safe.
+std::string RandomHex(std::size_t digits);
 
 }  // namespace secret_rotator::testing

@@ -122,12 +122,17 @@ class SingleUserStrategy final : public MySqlStrategy {
   using MySqlStrategy::MySqlStrategy;
 
   Status SetSecret(const SetSecretRequest& request, Deadline deadline) override {
-    Result<Session> pending = Connect(request.pending, deadline, kPendingWho);
-    if (pending.ok()) return Status::Ok();
-    if (!pending.status().Is(mysql::kLoginFailed)) return pending.status();
-
+    // On a normal rotation AWSCURRENT logs in and AWSPENDING does not yet,
+    // so AWSCURRENT goes first: one login fewer. When it is refused, an
+    // earlier attempt may have set AWSPENDING already, or a half-finished
+    // earlier rotation may have left AWSPREVIOUS.
     Result<Session> session = Connect(request.current, deadline, kCurrentWho);
     const DbCredentials* used = &request.current;
+    if (!session.ok() && session.status().Is(mysql::kLoginFailed)) {
+      Result<Session> pending = Connect(request.pending, deadline, kPendingWho);
+      if (pending.ok()) return Status::Ok();  // an earlier attempt got this far
+      if (!pending.status().Is(mysql::kLoginFailed)) return pending.status();
+    }
     if (!session.ok() && session.status().Is(mysql::kLoginFailed) && request.previous != nullptr) {
       Result<Session> previous = Connect(*request.previous, deadline, kPreviousWho);
       if (previous.ok() || !previous.status().Is(mysql::kLoginFailed)) {
@@ -140,8 +145,8 @@ class SingleUserStrategy final : public MySqlStrategy {
       return Status(StatusCode::kPermissionDenied, mysql::kLoginFailed,
                     "single-user rotation of " + Describe(request.pending) +
                         (request.previous != nullptr
-                             ? ": neither the AWSPENDING, the AWSCURRENT nor the AWSPREVIOUS"
-                             : ": neither the AWSPENDING nor the AWSCURRENT") +
+                             ? ": neither the AWSCURRENT, the AWSPENDING nor the AWSPREVIOUS"
+                             : ": neither the AWSCURRENT nor the AWSPENDING") +
                         " password logs in; last error: " + session.status().message());
     }
 

@@ -58,28 +58,30 @@ class SingleUserStrategy final : public PostgresStrategy {
     if (Status name = postgres::CheckRoleName(pending.username, "the user"); !name.ok()) {
       return name;
     }
-    Result<PostgresSession> pending_login = Connect(pending, deadline);
-    if (pending_login.ok()) return Status::Ok();  // an earlier attempt got this far
-    if (!IsLoginRejected(pending_login.status())) {
-      return pending_login.status().WithContext("logging in with the AWSPENDING password");
-    }
-
+    // On a normal rotation AWSCURRENT logs in and AWSPENDING does not yet,
+    // so AWSCURRENT goes first: one login fewer. When it is refused, an
+    // earlier attempt may have set AWSPENDING already, or a half-finished
+    // earlier rotation may have left AWSPREVIOUS.
     const DbCredentials* used = &request.current;
     Result<PostgresSession> session = Connect(request.current, deadline);
     if (!session.ok()) {
       if (!IsLoginRejected(session.status())) {
         return session.status().WithContext("logging in with the AWSCURRENT password");
       }
-      if (request.previous == nullptr) {
-        return session.status().WithContext(
-            "neither the AWSPENDING nor the AWSCURRENT password logs in");
+      Result<PostgresSession> pending_login = Connect(pending, deadline);
+      if (pending_login.ok()) return Status::Ok();  // an earlier attempt got this far
+      if (!IsLoginRejected(pending_login.status())) {
+        return pending_login.status().WithContext("logging in with the AWSPENDING password");
       }
-      // A half-finished earlier rotation may have left the previous password.
+      if (request.previous == nullptr) {
+        return pending_login.status().WithContext(
+            "neither the AWSCURRENT nor the AWSPENDING password logs in");
+      }
       used = request.previous;
       session = Connect(*request.previous, deadline);
       if (!session.ok()) {
         return session.status().WithContext(
-            "none of the AWSPENDING, AWSCURRENT and AWSPREVIOUS passwords logs in; with "
+            "none of the AWSCURRENT, AWSPENDING and AWSPREVIOUS passwords logs in; with "
             "AWSPREVIOUS");
       }
     }

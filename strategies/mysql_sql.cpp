@@ -284,20 +284,6 @@ TlsMode EffectiveTlsMode(TlsMode configured, std::optional<bool> secret_ssl) {
   return configured == TlsMode::kDisable ? TlsMode::kVerifyFull : configured;
 }
 
-std::string_view TlsModeName(TlsMode mode) {
-  switch (mode) {
-    case TlsMode::kVerifyFull:
-      return "verify-full";
-    case TlsMode::kVerifyCa:
-      return "verify-ca";
-    case TlsMode::kRequire:
-      return "require";
-    case TlsMode::kDisable:
-      return "disable";
-  }
-  return "unknown";
-}
-
 unsigned int IoTimeoutSeconds(std::chrono::milliseconds remaining) {
   const auto capped = std::min(remaining, std::chrono::milliseconds(5000));
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(capped).count();

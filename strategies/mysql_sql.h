@@ -59,8 +59,6 @@ std::size_t Utf8Length(std::string_view text);
 // verify-full when DB_TLS_MODE=disable (an explicit request for TLS gets the
 // strict default); absent means DB_TLS_MODE's mode.
 TlsMode EffectiveTlsMode(TlsMode configured, std::optional<bool> secret_ssl);
-// "verify-full", "verify-ca", "require", "disable".
-std::string_view TlsModeName(TlsMode mode);
 
 // Connect, read and write timeout in whole seconds: the remaining time, at
 // most 5 s, at least 1 s.

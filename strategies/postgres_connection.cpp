@@ -38,17 +38,8 @@ std::string OneLine(std::string_view detail) {
 
 std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode) {
   if (secret_ssl.has_value() && !*secret_ssl) return "disable";
-  switch (mode) {
-    case TlsMode::kVerifyFull:
-      return "verify-full";
-    case TlsMode::kVerifyCa:
-      return "verify-ca";
-    case TlsMode::kRequire:
-      return "require";
-    case TlsMode::kDisable:
-      return "disable";
-  }
-  return "verify-full";
+  // libpq's sslmode names are DB_TLS_MODE's.
+  return TlsModeName(mode);
 }
 
 const std::string* ConnectionParameters::Find(std::string_view keyword) const {

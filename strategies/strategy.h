@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/deadline.h"
 #include "base/secret.h"
@@ -19,6 +20,9 @@ enum class TlsMode {
   kRequire,     // TLS; certificate not verified
   kDisable,     // plaintext
 };
+
+// "verify-full", "verify-ca", "require" or "disable", as DB_TLS_MODE spells it.
+std::string_view TlsModeName(TlsMode mode);
 
 // Settings that apply to every connection the function makes, read once at
 // start-up.

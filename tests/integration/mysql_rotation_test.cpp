@@ -43,21 +43,8 @@ bool Contains(const std::string& text, const std::string& part) {
 
 JsonValue Parse(const std::string& text) { return ParseJson(text, "test JSON", "Test").value(); }
 
-class MariaDbRotationTest : public ::testing::Test {
+class MariaDbRotationTest : public testing::MariaDbTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    bool configured = false;
-    std::optional<MariaDbServer> server = testing::LoadMariaDbServer(&why, &configured);
-    if (!server) {
-      if (!configured) GTEST_SKIP() << why;
-      FAIL() << why;
-    }
-    server_ = *server;
-    admin_ = std::make_unique<MariaDbClient>(server_, server_.admin_user, server_.admin_password);
-    ASSERT_TRUE(admin_->connected()) << "admin login failed: " << admin_->error();
-  }
-
   void TearDown() override {
     if (!admin_ || !admin_->connected()) return;
     for (const std::string& user : made_users_) {
@@ -282,8 +269,6 @@ class MariaDbRotationTest : public ::testing::Test {
     return rotations;
   }
 
-  MariaDbServer server_;
-  std::unique_ptr<MariaDbClient> admin_;
   std::unique_ptr<LocalAws> aws_;
   std::string master_arn_;
   int secrets_made_ = 0;

@@ -34,15 +34,11 @@ bool IsGlibc(const std::string& path) {
   return false;
 }
 
-class PackageTest : public ::testing::Test {
+class PackageTest : public testing::MariaDbTest {
  protected:
   void SetUp() override {
-    std::string why;
-    bool configured = false;
-    std::optional<MariaDbServer> server = testing::LoadMariaDbServer(&why, &configured);
-    if (!configured) GTEST_SKIP() << why;
-    ASSERT_TRUE(server.has_value()) << why;
-    server_ = *server;
+    MariaDbTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     dir_ = testing::MakeTempDir("package_test");
     task_ = dir_ + "/task";
     fs::create_directories(task_);
@@ -64,7 +60,6 @@ class PackageTest : public ::testing::Test {
     ASSERT_EQ(unpacked.exit_code, 0) << unpacked.err;
   }
 
-  MariaDbServer server_;
   std::string dir_;
   std::string task_;
 };

@@ -35,21 +35,8 @@ using testing::ShowCreateUser;
 using testing::Transport;
 using testing::UserExists;
 
-class MySqlStrategyTest : public ::testing::Test {
+class MySqlStrategyTest : public testing::MariaDbTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    bool configured = false;
-    std::optional<MariaDbServer> server = testing::LoadMariaDbServer(&why, &configured);
-    if (!server) {
-      if (!configured) GTEST_SKIP() << why;
-      FAIL() << why;
-    }
-    server_ = *server;
-    admin_ = std::make_unique<MariaDbClient>(server_, server_.admin_user, server_.admin_password);
-    ASSERT_TRUE(admin_->connected()) << "admin login failed: " << admin_->error();
-  }
-
   void TearDown() override {
     if (!admin_ || !admin_->connected()) return;
     for (const std::string& account : made_users_) {
@@ -166,8 +153,6 @@ class MySqlStrategyTest : public ::testing::Test {
     return NewMySqlStrategy(RotationKind::kSingleUser, config)->TestSecret(pending, Soon());
   }
 
-  MariaDbServer server_;
-  std::unique_ptr<MariaDbClient> admin_;
   std::vector<std::string> made_users_;
   std::vector<std::string> made_databases_;
   std::vector<std::string> made_roles_;

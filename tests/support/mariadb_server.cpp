@@ -200,4 +200,17 @@ std::vector<std::string> ConnectLines(const MariaDbServer& server, const std::st
 
 std::string RandomSuffix() { return RandomHex(8); }
 
+void MariaDbTest::SetUp() {
+  std::string why;
+  bool configured = false;
+  std::optional<MariaDbServer> server = LoadMariaDbServer(&why, &configured);
+  if (!server) {
+    if (!configured) GTEST_SKIP() << why;
+    FAIL() << why;
+  }
+  server_ = *server;
+  admin_ = std::make_unique<MariaDbClient>(server_, server_.admin_user, server_.admin_password);
+  ASSERT_TRUE(admin_->connected()) << "admin login failed: " << admin_->error();
+}
+
 }  // namespace secret_rotator::testing

@@ -4,6 +4,8 @@
 // code under test.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,5 +96,17 @@ std::vector<std::string> ConnectLines(const MariaDbServer& server, const std::st
 
 // A random 8-hex-digit suffix for names no other test uses.
 std::string RandomSuffix();
+
+// A fixture connected to the server as its admin user. It skips the test
+// when the run has no MariaDB fixture at all, and fails it when the fixture
+// should be there but is not. Subclasses that override SetUp() call this one
+// first and stop if it skipped or failed (IsSkipped() / HasFatalFailure()).
+class MariaDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  MariaDbServer server_;
+  std::unique_ptr<MariaDbClient> admin_;
+};
 
 }  // namespace secret_rotator::testing

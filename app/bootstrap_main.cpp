@@ -54,7 +54,8 @@ Environment:
   EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE,
   REQUIRE_EACH_INCLUDED_TYPE (true)      new password policy
   DB_TLS_MODE                            verify-full (default), verify-ca, require, disable
-  DB_TLS_CA_FILE                         PEM bundle of trusted database CAs
+  DB_TLS_CA_FILE                         PEM bundle of trusted database CAs (default:
+                                         the package's db-ca-bundle.pem, else the system's)
   PASSWORD_ENCRYPTION                    PostgreSQL: scram-sha-256 or md5
   AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT (Text or JSON)
 )";

@@ -21,9 +21,4 @@ milliseconds Deadline::RemainingAtMost(milliseconds cap) const {
   return std::min(Remaining(), cap);
 }
 
-std::int64_t Deadline::EpochMilliseconds() const {
-  const auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
-  return (now_ms + duration_cast<milliseconds>(at_ - Clock::now())).count();
-}
-
 }  // namespace secret_rotator

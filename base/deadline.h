@@ -24,8 +24,6 @@ class Deadline {
   // Time left, at most `cap`.
   std::chrono::milliseconds RemainingAtMost(std::chrono::milliseconds cap) const;
   bool Expired() const { return Remaining().count() == 0; }
-  // The wall-clock instant of the deadline, in milliseconds since the epoch.
-  std::int64_t EpochMilliseconds() const;
 
  private:
   explicit Deadline(Clock::time_point at) : at_(at) {}

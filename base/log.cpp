@@ -89,10 +89,8 @@ void ConfigureLogging(LogConfig config, LogSink sink) {
   State() = LogState{config, std::move(sink)};
 }
 
-bool LogEnabled(LogLevel level) { return level >= State().config.level; }
-
 void Log(LogLevel level, const LogContext& context, std::string_view message) {
-  if (!LogEnabled(level)) return;
+  if (level < State().config.level) return;
   const LogState& state = State();
   const std::string line =
       FormatLogLine(state.config.format, level, context, message, std::chrono::system_clock::now());

@@ -41,9 +41,6 @@ using LogSink = std::function<void(std::string_view line)>;
 // Sets the process-wide configuration; a null sink writes to stderr.
 void ConfigureLogging(LogConfig config, LogSink sink = nullptr);
 
-// Returns true iff records at `level` are written.
-bool LogEnabled(LogLevel level);
-
 // Writes one record if `level` passes the configured filter.
 void Log(LogLevel level, const LogContext& context, std::string_view message);
 

@@ -19,6 +19,7 @@ struct RotationHandler::StepContext {
   const RotationEvent& event;
   const aws::SecretDescription& description;
   Deadline deadline;
+  const std::string& request_id;
   // The secret's ARN, which every call after DescribeSecret uses.
   const std::string& arn() const { return description.arn; }
   const std::string& token() const { return event.client_request_token; }
@@ -111,7 +112,7 @@ Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Dea
     return event.status();
   }
   const LogContext log_context{request_id, event->secret_id, std::string(StepName(event->step))};
-  Result<std::string> outcome = Handle(*event, deadline);
+  Result<std::string> outcome = Handle(*event, deadline, request_id);
   if (!outcome.ok()) {
     Log(LogLevel::kError, log_context,
         std::string(StepName(event->step)) + " failed: " + outcome.status().message());
@@ -132,7 +133,8 @@ Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Dea
   return summary;
 }
 
-Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline deadline) {
+Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline deadline,
+                                            const std::string& request_id) {
   Result<aws::SecretDescription> description = secrets_.DescribeSecret(event.secret_id, deadline);
   if (!description.ok()) return description.status().WithContext("describing the secret");
   const std::string& token = event.client_request_token;
@@ -152,7 +154,7 @@ Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline
                                                  " is not AWSPENDING");
   }
 
-  const StepContext context{event, *description, deadline};
+  const StepContext context{event, *description, deadline, request_id};
   switch (event.step) {
     case Step::kCreateSecret:
       return CreateSecret(context);
@@ -263,7 +265,7 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
         loaded->credentials.port == next.port && loaded->credentials.username == next.username) {
       previous = std::move(loaded).value();
     } else if (!loaded.ok() && !loaded.status().Is(aws::kResourceNotFound)) {
-      Log(LogLevel::kWarn, {"", context.event.secret_id, "setSecret"},
+      Log(LogLevel::kWarn, {context.request_id, context.event.secret_id, "setSecret"},
           "ignoring the AWSPREVIOUS version: " + loaded.status().message());
     }
   }

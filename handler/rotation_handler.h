@@ -55,7 +55,9 @@ class RotationHandler {
                                     const std::string& request_id);
 
   // Runs one parsed event; returns a short description of what was done.
-  Result<std::string> Handle(const RotationEvent& event, Deadline deadline);
+  // `request_id` tags any log line written on the way.
+  Result<std::string> Handle(const RotationEvent& event, Deadline deadline,
+                             const std::string& request_id = "");
 
  private:
   struct StepContext;

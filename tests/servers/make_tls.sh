@@ -2,12 +2,20 @@
 # Creates a throwaway CA and a server certificate for 127.0.0.1/localhost in DIR:
 #   ca.pem ca.key server.pem server.key  (and other-ca.pem: an unrelated CA, for
 #   tests that need a CA that does not sign the server).
-# Idempotent: does nothing when DIR/server.pem exists.
+# Idempotent and safe to run concurrently on the same DIR (the MariaDB and
+# PostgreSQL fixtures start at once under ctest -j): the first run holds a
+# lock while it makes the files in a private folder and moves them in; the
+# others wait for the lock and then find them made.
 set -euo pipefail
 dir=${1:?usage: make_tls.sh DIR}
 mkdir -p "$dir"
 cd "$dir"
+exec 9>"$dir/.make_tls.lock"
+flock -w 120 9 || { echo "make_tls.sh: $dir stayed locked for 120 s" >&2; exit 1; }
 [ -s server.pem ] && exit 0
+work=$(mktemp -d "$dir/.making.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
 umask 077
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=secret-rotator test CA" \
   -keyout ca.key -out ca.pem -addext "basicConstraints=critical,CA:TRUE" \
@@ -26,3 +34,7 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 
 rm -f server.csr server.ext ca.srl
 chmod 644 ca.pem other-ca.pem server.pem
 chmod 600 server.key ca.key other-ca.key
+# server.pem last: its presence means the set is complete.
+for file in ca.key ca.pem other-ca.key other-ca.pem server.key server.pem; do
+  mv -f "$file" "$dir/$file"
+done

@@ -16,8 +16,8 @@ set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-readonly start_timeout_s=15
-readonly stop_timeout_s=15
+readonly start_timeout_s=120
+readonly stop_timeout_s=60
 
 # Prints the pid of the server whose pid file is in DIR when it is alive.
 running_pid() {

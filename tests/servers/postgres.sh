@@ -21,8 +21,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly bin=/usr/lib/postgresql/15/bin
-readonly start_timeout_s=15
-readonly stop_timeout_s=15
+readonly start_timeout_s=120
+readonly stop_timeout_s=60
 
 # Runs a command as the user that owns the cluster.
 as_owner() {

@@ -11,7 +11,7 @@ foreach(server mariadb postgres)
     add_test(NAME servers.${server}.start
              COMMAND "${script}" start "${SECRET_ROTATOR_SERVERS_DIR}/${server}" "${SECRET_ROTATOR_TLS_DIR}")
     set_tests_properties(servers.${server}.start PROPERTIES
-      FIXTURES_SETUP ${server} LABELS integration TIMEOUT 180)
+      FIXTURES_SETUP ${server} LABELS integration TIMEOUT 300)
     add_test(NAME servers.${server}.stop
              COMMAND "${script}" stop "${SECRET_ROTATOR_SERVERS_DIR}/${server}")
     set_tests_properties(servers.${server}.stop PROPERTIES

@@ -15,11 +15,11 @@ target_link_libraries(mariadb_test_support PUBLIC test_support PRIVATE PkgConfig
 add_executable(mysql_sql_test ${CMAKE_CURRENT_LIST_DIR}/mysql_sql_test.cpp)
 target_link_libraries(mysql_sql_test PRIVATE strategies GTest::gtest GTest::gtest_main
                       project_warnings)
-gtest_discover_tests(mysql_sql_test DISCOVERY_TIMEOUT 30 PROPERTIES LABELS unit)
+gtest_discover_tests(mysql_sql_test DISCOVERY_TIMEOUT 120 PROPERTIES LABELS unit)
 
 add_executable(mysql_strategy_test ${CMAKE_CURRENT_LIST_DIR}/mysql_strategy_test.cpp)
 target_link_libraries(mysql_strategy_test PRIVATE strategies mariadb_test_support
                       GTest::gtest GTest::gtest_main GTest::gmock project_warnings)
-gtest_discover_tests(mysql_strategy_test DISCOVERY_TIMEOUT 30
+gtest_discover_tests(mysql_strategy_test DISCOVERY_TIMEOUT 120
   PROPERTIES LABELS integration FIXTURES_REQUIRED mariadb TIMEOUT 120
              ENVIRONMENT "SECRET_ROTATOR_MARIADB_DIR=${CMAKE_BINARY_DIR}/servers/mariadb")

@@ -17,13 +17,13 @@ add_executable(postgres_connection_test
   ${CMAKE_CURRENT_LIST_DIR}/postgres_connection_test.cpp)
 target_link_libraries(postgres_connection_test PRIVATE
   strategies GTest::gtest GTest::gtest_main project_warnings)
-gtest_discover_tests(postgres_connection_test DISCOVERY_TIMEOUT 30
+gtest_discover_tests(postgres_connection_test DISCOVERY_TIMEOUT 120
   PROPERTIES LABELS unit)
 
 add_executable(postgres_strategy_test
   ${CMAKE_CURRENT_LIST_DIR}/postgres_strategy_test.cpp)
 target_link_libraries(postgres_strategy_test PRIVATE
   strategies postgres_test_support GTest::gtest GTest::gtest_main project_warnings)
-gtest_discover_tests(postgres_strategy_test DISCOVERY_TIMEOUT 30
+gtest_discover_tests(postgres_strategy_test DISCOVERY_TIMEOUT 120
   PROPERTIES LABELS integration TIMEOUT 120 FIXTURES_REQUIRED postgres
   ENVIRONMENT "SECRET_ROTATOR_POSTGRES_DIR=${CMAKE_BINARY_DIR}/servers/postgres")

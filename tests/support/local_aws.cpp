@@ -11,15 +11,25 @@
 namespace secret_rotator::testing {
 namespace {
 
+// How long a local server may take to start: generous, because CI machines
+// run two test processes per core and Python's start-up alone can take
+// seconds there.
+constexpr std::chrono::seconds kServerStartTimeout{90};
+
 // Waits until `path` holds a port number written by a server; returns it.
 int WaitForPortFile(const std::string& path, BackgroundProcess& process, const std::string& log) {
-  for (int i = 0; i < 200; ++i) {
+  const auto give_up = std::chrono::steady_clock::now() + kServerStartTimeout;
+  while (std::chrono::steady_clock::now() < give_up) {
     const std::string text = ReadFile(path);
     if (!text.empty()) return std::stoi(text);
-    if (!process.Running()) break;
+    if (!process.Running()) {
+      throw std::runtime_error("server exited during start-up; its log:\n" + ReadFile(log));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  throw std::runtime_error("server did not start; its log:\n" + ReadFile(log));
+  throw std::runtime_error("server did not write its port file within " +
+                           std::to_string(kServerStartTimeout.count()) + " s; its log:\n" +
+                           ReadFile(log));
 }
 
 }  // namespace

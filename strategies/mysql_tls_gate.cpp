@@ -32,7 +32,9 @@ constexpr std::uint32_t kClientSsl = 0x0800;
 constexpr std::size_t kSslRequestSize = 32;
 // The longest first packet the gate reads from either side; real greetings
 // are about 100 bytes, and a login that does not fit is refused anyway.
-constexpr std::size_t kMaxFirstPacket = 16 * 1024;
+constexpr std::size_t kMaxFirstPacket = std::size_t{16} * 1024;
+// The relay's buffer for each read once TLS is under way.
+constexpr std::size_t kPumpBuffer = std::size_t{16} * 1024;
 // Each address gets at most this long to accept the TCP connection.
 constexpr std::chrono::milliseconds kMaxConnectTime{5000};
 
@@ -264,14 +266,14 @@ struct TlsGate::State {
 
   // Copies bytes both ways until either side closes or the owner stops it.
   void Pump(int client, int server_fd) const {
-    std::array<char, 16 * 1024> buffer{};
+    std::array<char, kPumpBuffer> buffer{};
     while (true) {
       std::array<pollfd, 3> entries{
           {{client, POLLIN, 0}, {server_fd, POLLIN, 0}, {stop.get(), POLLIN, 0}}};
       const int ready = ::poll(entries.data(), entries.size(), -1);
       if (ready < 0 && errno == EINTR) continue;
       if (ready < 0 || entries[2].revents != 0) return;
-      for (int side = 0; side < 2; ++side) {
+      for (std::size_t side = 0; side < 2; ++side) {
         if (entries[side].revents == 0) continue;
         const int from = side == 0 ? client : server_fd;
         const int to = side == 0 ? server_fd : client;

@@ -1,4 +1,4 @@
-// Every header-signing case of the AWS SigV4 test suite (../shared/sigv4-test-suite):
+// Every header-signing case of the AWS SigV4 test suite (tests/aws/sigv4-test-suite):
 // the canonical request, the string to sign, the signature and the signed
 // request must match exactly.
 #include "aws/sigv4.h"

@@ -24,10 +24,12 @@ esac
 echo "==> Installing missing Debian packages (scripts/install-deps.sh)"
 scripts/install-deps.sh
 
-echo "==> Building bootstrap in build/ (a few minutes the first time)"
 build_log=$(mktemp /tmp/secret-rotator-build.XXXXXX.log)
-if ! { cmake -S . -B build && cmake --build build --target bootstrap -j"$(nproc)"; } \
-    >"$build_log" 2>&1; then
+echo "==> Building bootstrap in build/ (a few minutes the first time)"
+# The build's own progress lines ("[ 42%] Building CXX object ...") show that
+# it is moving; everything else goes to the log only.
+if ! { cmake -S . -B build && cmake --build build --target bootstrap -j"$(nproc)"; } 2>&1 |
+    tee "$build_log" | awk '/^\[ *[0-9]+%\]/ { print "    " $0; fflush() }'; then
   tail -n 40 "$build_log" >&2
   echo "demo.sh: the build failed (full log: $build_log)" >&2
   exit 1

@@ -1,6 +1,7 @@
 #include "app/bootstrap_main.h"
 
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -26,7 +27,7 @@ namespace secret_rotator::app {
 namespace {
 
 constexpr char kUsage[] =
-    R"(Usage: bootstrap [--event FILE|-] [--timeout SECONDS]
+    R"usage(Usage: bootstrap [--event FILE|-] [--timeout SECONDS]
        bootstrap --help | --version
 
 Rotates database passwords kept in AWS Secrets Manager: an AWS Lambda function
@@ -43,9 +44,22 @@ Options:
   --version         show the version
 
 Environment:
-  AWS_REGION / AWS_DEFAULT_REGION        region (required)
-  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or
-  AWS_SHARED_CREDENTIALS_FILE / AWS_PROFILE  credentials
+  AWS_REGION / AWS_DEFAULT_REGION        region; if neither is set, the profile's
+                                         region in the AWS config file
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+                                         credentials (Lambda sets them); if unset,
+                                         those of the profile:
+  AWS_PROFILE                            the profile (default: default)
+  AWS_SHARED_CREDENTIALS_FILE            its [NAME] section (default ~/.aws/credentials)
+  AWS_CONFIG_FILE                        its [profile NAME] section (default ~/.aws/config)
+                                         Either file may give aws_access_key_id,
+                                         aws_secret_access_key (aws_session_token), or
+                                         credential_process: a program run without a
+                                         shell (at most 60 s) that prints JSON Version 1;
+                                         its Expiration must outlast the run. For SSO and
+                                         role profiles, export what the AWS CLI gets:
+                                         eval "$(aws configure export-credentials \
+                                                 --profile NAME --format env)"
   SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
                                          Secrets Manager endpoint override
   ROTATION_STRATEGY                      single-user (default) or alternating-users;
@@ -63,7 +77,7 @@ Environment:
                                          the package's db-ca-bundle.pem, else the system's)
   PASSWORD_ENCRYPTION                    PostgreSQL: scram-sha-256 or md5
   AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT (Text or JSON)
-)";
+)usage";
 
 struct CommandLine {
   bool help = false;
@@ -96,7 +110,9 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       if (!text ||
           std::from_chars(text->data(), text->data() + text->size(), seconds).ec != std::errc() ||
           seconds < 1 || seconds > 900) {
-        return usage_error("--timeout needs a whole number of seconds from 1 to 900");
+        return usage_error(
+            "--timeout needs a whole number of seconds "
+            "from 1 to 900");
       }
       command.timeout_seconds = seconds;
     } else {
@@ -124,7 +140,23 @@ std::string LocalRequestId() { return "local-" + RandomHex(16); }
 struct Function {
   std::unique_ptr<aws::SecretsManager> secrets;
   std::unique_ptr<handler::RotationHandler> handler;
+  // When the AWS credentials stop working, if their source
+  // says (credential_process); they are read once, at
+  // start-up.
+  std::optional<std::chrono::system_clock::time_point> credentials_expiration;
 };
+
+// Returns OK iff credentials that expire at `expiration`
+// (if ever) still work when `deadline` is reached.
+Status CheckCredentialsLast(const std::optional<std::chrono::system_clock::time_point>& expiration,
+                            Deadline deadline) {
+  if (!expiration || *expiration >= std::chrono::system_clock::now() + deadline.Remaining()) {
+    return Status::Ok();
+  }
+  return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
+                "the AWS credentials expire at " + aws::FormatUtcTime(*expiration) +
+                    ", before this invocation's time is up");
+}
 
 Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   Result<aws::AwsConfig> aws_config = aws::AwsConfigFromEnvironment();
@@ -134,6 +166,7 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   Result<std::unique_ptr<http::Client>> http = http::NewClient();
   if (!http.ok()) return http.status();
   Function function;
+  function.credentials_expiration = aws_config->credentials.expiration;
   function.secrets =
       aws::NewSecretsManagerClient(std::move(http).value(), std::move(aws_config).value());
   function.handler = std::make_unique<handler::RotationHandler>(*function.secrets, engines,
@@ -141,8 +174,13 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   return function;
 }
 
-runtime::Handler MakeHandler(handler::RotationHandler& rotation) {
-  return [&rotation](const runtime::Invocation& invocation) {
+runtime::Handler MakeHandler(const Function& function) {
+  return [&function](const runtime::Invocation& invocation) {
+    if (Status last = CheckCredentialsLast(function.credentials_expiration, invocation.deadline);
+        !last.ok()) {
+      return runtime::InvocationResponse::Failure(last.type(), last.message());
+    }
+    handler::RotationHandler& rotation = *function.handler;
     Result<std::string> result =
         rotation.HandlePayload(invocation.payload, invocation.deadline, invocation.request_id);
     if (result.ok()) return runtime::InvocationResponse::Success(std::move(result).value());
@@ -165,7 +203,14 @@ int RunLocal(const CommandLine& command, const strategies::StrategyRegistry& eng
   invocation.request_id = LocalRequestId();
   invocation.payload = std::move(payload).value();
   invocation.deadline = Deadline::After(std::chrono::seconds(command.timeout_seconds));
-  return runtime::RunLocalInvocation(invocation, MakeHandler(*function->handler), std::cout);
+  if (Status last = CheckCredentialsLast(function->credentials_expiration, invocation.deadline);
+      !last.ok()) {
+    std::cerr << "bootstrap: " << last.message() << " (--timeout " << command.timeout_seconds
+              << " s); renew them, or pass a shorter "
+                 "--timeout\n";
+    return kExitUsage;
+  }
+  return runtime::RunLocalInvocation(invocation, MakeHandler(*function), std::cout);
 }
 
 int RunLambda(const std::string& api_address, const strategies::StrategyRegistry& engines) {
@@ -187,7 +232,7 @@ int RunLambda(const std::string& api_address, const strategies::StrategyRegistry
   }
   runtime::RuntimeOptions options;
   options.api_address = api_address;
-  return runtime::RunRuntimeLoop(**runtime_http, options, MakeHandler(*function->handler));
+  return runtime::RunRuntimeLoop(**runtime_http, options, MakeHandler(*function));
 }
 
 }  // namespace
@@ -226,7 +271,8 @@ int BootstrapMain(int argc, char** argv, const strategies::StrategyRegistry& eng
 
   if (command->event_file) return RunLocal(*command, engines);
   if (!api_address || api_address->empty()) {
-    std::cerr << "bootstrap: AWS_LAMBDA_RUNTIME_API is not set; run under Lambda, or use "
+    std::cerr << "bootstrap: AWS_LAMBDA_RUNTIME_API is not set; "
+                 "run under Lambda, or use "
                  "--event FILE to run one event locally\n\n"
               << kUsage;
     return kExitUsage;

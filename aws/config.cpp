@@ -2,14 +2,11 @@
 
 #include <utility>
 
+#include "aws/shared_config.h"
 #include "base/env.h"
 
 namespace secret_rotator::aws {
 namespace {
-
-Status ConfigurationError(std::string message) {
-  return Status(StatusCode::kFailedPrecondition, "ConfigurationError", std::move(message));
-}
 
 bool IsValidRegion(const std::string& region) {
   if (region.empty() || region.size() > 32) return false;
@@ -17,6 +14,26 @@ bool IsValidRegion(const std::string& region) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
   }
   return true;
+}
+
+// The region of the profile AWS_PROFILE (else "default") in the config file,
+// as the AWS CLI reads it when neither variable is set; "" when it has none.
+Result<std::string> RegionFromConfigFile() {
+  const SharedFiles files = SharedFilesFromEnvironment();
+  Result<std::optional<std::string>> text = ReadSharedFile(files.config_path);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return std::string();
+  const std::optional<ProfileSettings> profile =
+      FindProfile(**text, SharedFileKind::kConfig, files.profile);
+  WipeString(**text);
+  if (!profile) return std::string();
+  std::optional<std::string> region = SettingText(*profile, "region");
+  if (!region || region->empty()) return std::string();
+  if (!IsValidRegion(*region)) {
+    return ConfigurationError("the region '" + *region + "' of profile '" + files.profile +
+                              "' in " + files.config_path + " is not a region name");
+  }
+  return *region;
 }
 
 }  // namespace
@@ -63,8 +80,14 @@ Result<AwsConfig> AwsConfigFromEnvironment() {
     }
   }
   if (config.region.empty()) {
+    Result<std::string> region = RegionFromConfigFile();
+    if (!region.ok()) return region.status();
+    config.region = std::move(region).value();
+  }
+  if (config.region.empty()) {
     return ConfigurationError(
-        "no AWS region: set AWS_REGION (Lambda sets it) or AWS_DEFAULT_REGION");
+        "no AWS region: set AWS_REGION (Lambda sets it) or AWS_DEFAULT_REGION, or region in the "
+        "profile's section of the AWS config file (AWS_CONFIG_FILE, else ~/.aws/config)");
   }
 
   std::string url = DefaultSecretsManagerEndpoint(config.region);

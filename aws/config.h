@@ -25,7 +25,9 @@ struct AwsConfig {
   Credentials credentials;
 };
 
-// Region from AWS_REGION, else AWS_DEFAULT_REGION. Secrets Manager endpoint
+// Region from AWS_REGION, else AWS_DEFAULT_REGION, else (as the AWS CLI)
+// the setting "region" of profile AWS_PROFILE (else "default") in the config
+// file (AWS_CONFIG_FILE, else ~/.aws/config). Secrets Manager endpoint
 // from SECRETS_MANAGER_ENDPOINT (the name AWS's rotation functions use), else
 // AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
 // https://secretsmanager.<region>.amazonaws.com (.amazonaws.com.cn in the

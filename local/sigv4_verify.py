@@ -405,10 +405,10 @@ def _check_vector(case_dir: str) -> list[str]:
 
 
 def default_suite_dir() -> str:
-    """$SIGV4_TEST_SUITE, else ../shared/sigv4-test-suite relative to the repository root."""
+    """$SIGV4_TEST_SUITE, else the repository's tests/aws/sigv4-test-suite."""
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return os.environ.get("SIGV4_TEST_SUITE") or os.path.join(
-        repo_root, "..", "shared", "sigv4-test-suite")
+        repo_root, "tests", "aws", "sigv4-test-suite")
 
 
 def self_test(suite_dir: str | None = None) -> dict[str, list[str]]:

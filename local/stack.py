@@ -555,7 +555,7 @@ class LocalAws:
 
     def function_log_lines(self, offset: int = 0) -> list[str]:
         """The function's log lines written after byte `offset` (its logs hold no secret
-        values: DESIGN.md's safety rules)."""
+        values: the safety rules in docs/architecture.md)."""
         try:
             with open(self.function_log, "rb") as f:
                 f.seek(offset)

@@ -2,6 +2,11 @@
 # Installs the Debian 12 packages that building, testing and the demo need;
 # only the missing ones, so a second run does nothing. Extra package names
 # given as arguments are installed too.
+#
+# mariadb-server and postgresql are server packages, installed only for their
+# binaries: the tests and the demo run private servers on 127.0.0.1. Debian
+# starts and enables their system services on installation; when this script
+# installed them, it stops and disables those services again.
 set -euo pipefail
 
 packages=(
@@ -33,4 +38,29 @@ if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" 
     tail -n 30 /tmp/secret-rotator-apt.log >&2
     exit 1
   }
+fi
+
+# The server packages' system services (see the top of this file). Only
+# services whose package this run installed; a second run installs nothing.
+services=()
+for package in "${missing[@]}"; do
+  case "$package" in
+    mariadb-server) services+=(mariadb) ;;
+    postgresql) services+=(postgresql) ;;
+  esac
+done
+if [ ${#services[@]} -gt 0 ]; then
+  echo "Installed the MariaDB/PostgreSQL server packages for their binaries only;" \
+    "stopping and disabling their system services: ${services[*]}" >&2
+  stop_and_disable() {
+    if [ -d /run/systemd/system ]; then
+      "${sudo[@]}" systemctl disable --now "$1"
+    else
+      "${sudo[@]}" service "$1" stop && "${sudo[@]}" update-rc.d "$1" disable
+    fi
+  }
+  for service in "${services[@]}"; do
+    stop_and_disable "$service" >>/tmp/secret-rotator-apt.log 2>&1 ||
+      echo "warning: could not stop and disable the $service service (/tmp/secret-rotator-apt.log)" >&2
+  done
 fi

@@ -15,6 +15,8 @@ class AwsConfigTest : public ::testing::Test {
     for (const char* name : kVariables) ::unsetenv(name);
     ::setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
     ::setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    // No file of the machine's user takes part.
+    ::setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
   }
   void TearDown() override {
     for (const char* name : kVariables) ::unsetenv(name);
@@ -28,7 +30,8 @@ class AwsConfigTest : public ::testing::Test {
                                                "AWS_SECRET_ACCESS_KEY",
                                                "AWS_SESSION_TOKEN",
                                                "AWS_PROFILE",
-                                               "AWS_SHARED_CREDENTIALS_FILE"};
+                                               "AWS_SHARED_CREDENTIALS_FILE",
+                                               "AWS_CONFIG_FILE"};
 };
 
 TEST_F(AwsConfigTest, RegionIsRequired) {
@@ -36,6 +39,42 @@ TEST_F(AwsConfigTest, RegionIsRequired) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().type(), "ConfigurationError");
   EXPECT_NE(config.status().message().find("AWS_REGION"), std::string::npos);
+}
+
+TEST_F(AwsConfigTest, RegionComesFromTheConfigFileWhenTheEnvironmentHasNone) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("config_" + std::to_string(::getpid()))).string();
+  std::ofstream(path) << "[default]\nregion = eu-north-1\n"
+                         "[profile ops]\nregion=ap-southeast-2\n"
+                         "[profile bad]\nregion = not a region\n"
+                         "[profile none]\noutput = json\n";
+  ::setenv("AWS_CONFIG_FILE", path.c_str(), 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->region, "eu-north-1");
+  ::setenv("AWS_PROFILE", "ops", 1);
+  Result<AwsConfig> config = AwsConfigFromEnvironment();
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->region, "ap-southeast-2");
+  EXPECT_EQ(config->endpoint.url, "https://secretsmanager.ap-southeast-2.amazonaws.com");
+  // The environment wins over the file.
+  ::setenv("AWS_DEFAULT_REGION", "us-west-1", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->region, "us-west-1");
+  ::setenv("AWS_REGION", "us-west-2", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->region, "us-west-2");
+  ::unsetenv("AWS_REGION");
+  ::unsetenv("AWS_DEFAULT_REGION");
+
+  ::setenv("AWS_PROFILE", "bad", 1);
+  Result<AwsConfig> bad = AwsConfigFromEnvironment();
+  EXPECT_EQ(bad.status().type(), "ConfigurationError");
+  EXPECT_NE(bad.status().message().find("of profile 'bad' in " + path), std::string::npos)
+      << bad.status().message();
+  for (const char* profile : {"none", "missing"}) {
+    ::setenv("AWS_PROFILE", profile, 1);
+    Result<AwsConfig> none = AwsConfigFromEnvironment();
+    EXPECT_EQ(none.status().type(), "ConfigurationError") << profile;
+    EXPECT_NE(none.status().message().find("no AWS region"), std::string::npos) << profile;
+  }
+  std::filesystem::remove(path);
 }
 
 TEST_F(AwsConfigTest, RegionFallsBackToDefaultRegionAndEndpointFollowsIt) {

@@ -1,4 +1,4 @@
-// Every header-signing case of the AWS SigV4 test suite (../shared/sigv4-test-suite):
+// Every header-signing case of the AWS SigV4 test suite (tests/aws/sigv4-test-suite):
 // the canonical request, the string to sign, the signature and the signed
 // request must match exactly.
 #include "aws/sigv4.h"
@@ -142,7 +142,7 @@ TEST(SigV4Suite, IsPresentAndComplete) {
 }
 
 TEST(SigV4, SignatureChangesWithTheBody) {
-  Credentials credentials{"AKID", Secret(std::string("secret")), Secret()};
+  Credentials credentials{"AKID", Secret(std::string("secret")), Secret(), std::nullopt};
   SigningOptions options{"us-east-1", "secretsmanager", std::chrono::system_clock::now()};
   RequestToSign request{"POST", "/", "", {{"Host", "example.com"}}, "{\"a\":1}"};
   const std::string first = SignRequest(request, credentials, options).signature;

@@ -213,9 +213,7 @@ class RawClient:
 
 class SigV4TestSuiteTest(unittest.TestCase):
     def test_every_header_signing_vector_verifies(self) -> None:
-        suite = os.environ.get("SIGV4_TEST_SUITE") or os.path.join(
-            REPO_ROOT, "..", "shared", "sigv4-test-suite")
-        results = sigv4_verify.self_test(suite)
+        results = sigv4_verify.self_test(sigv4_verify.default_suite_dir())
         self.assertGreaterEqual(len(results), 30)
         self.assertEqual({name: problems for name, problems in results.items() if problems}, {})
 

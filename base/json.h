@@ -31,6 +31,10 @@ inline constexpr int kMaxJsonDepth = 64;
 Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
                             std::string_view error_type);
 
+// Returns OK iff ParseJson would accept `text`, with ParseJson's error
+// otherwise; builds nothing.
+Status ValidateJson(std::string_view text, std::string_view what, std::string_view error_type);
+
 // Compact JSON text of `value`; non-ASCII characters are written as UTF-8.
 std::string WriteJson(const JsonValue& value);
 

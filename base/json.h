@@ -6,6 +6,9 @@
 // drag a shared libstdc++ into the Lambda package, and Debian 12's libstdc++
 // needs a newer glibc than Amazon Linux 2023 has (see packaging/).
 //
+// Rewriting a secret goes through base/json_edit.h instead, which keeps
+// every byte it does not change (nlohmann would rewrite numbers and escapes).
+//
 // These helpers never throw: parse errors and type mismatches are values.
 #pragma once
 

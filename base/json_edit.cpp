@@ -33,7 +33,7 @@ namespace {
 // Each block carries its size in a header, since RapidJSON frees without one.
 class WipingAllocator {
  public:
-  static const bool kNeedFree = true;
+  [[maybe_unused]] static constexpr bool kNeedFree = true;  // the concept asks for it
 
   void* Malloc(std::size_t size) {
     if (size == 0) return nullptr;

@@ -422,7 +422,7 @@ Result<Secret> ReplaceJsonStrings(std::string_view text, std::span<const JsonStr
     return Replace(text, edits, what, error_type);
   } catch (const std::exception&) {
     // Allocation failure, the only exception RapidJSON's path can raise here.
-    return Status(StatusCode::kInternal, "OutOfMemory",
+    return Status(StatusCode::kInternal, "InternalError",
                   "rewriting " + std::string(what) + ": out of memory");
   }
 }

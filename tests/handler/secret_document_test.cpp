@@ -112,11 +112,5 @@ TEST(SecretDocument, WithCredentialsRefusesATextItCannotEditExactly) {
   EXPECT_EQ(after.status().message().find("hunter2"), std::string::npos);
 }
 
-TEST(AlternateUsername, AddsOrRemovesTheCloneSuffix) {
-  EXPECT_EQ(AlternateUsername("app"), "app_clone");
-  EXPECT_EQ(AlternateUsername("app_clone"), "app");
-  EXPECT_EQ(AlternateUsername("_clone"), "_clone_clone");
-}
-
 }  // namespace
 }  // namespace secret_rotator::handler

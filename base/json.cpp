@@ -62,14 +62,14 @@ class StrictValidator final : public nlohmann::json_sax<JsonValue> {
   std::string problem_;
 };
 
+Status Invalid(std::string_view what, std::string_view error_type, const std::string& problem) {
+  return Status(StatusCode::kInvalidArgument, std::string(error_type),
+                std::string(what) + " is not valid JSON (" + problem + ")");
+}
+
 }  // namespace
 
-Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
-                            std::string_view error_type) {
-  auto invalid = [&](const std::string& problem) {
-    return Status(StatusCode::kInvalidArgument, std::string(error_type),
-                  std::string(what) + " is not valid JSON (" + problem + ")");
-  };
+Status ValidateJson(std::string_view text, std::string_view what, std::string_view error_type) {
   StrictValidator validator;
   bool valid = false;
   try {
@@ -77,9 +77,17 @@ Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
   } catch (const std::exception&) {
     valid = false;
   }
-  if (!valid) return invalid(validator.problem().empty() ? "unreadable" : validator.problem());
+  if (valid) return Status::Ok();
+  return Invalid(what, error_type,
+                 validator.problem().empty() ? "unreadable" : validator.problem());
+}
+
+Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
+                            std::string_view error_type) {
+  Status valid = ValidateJson(text, what, error_type);
+  if (!valid.ok()) return valid;
   JsonValue value = JsonValue::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return invalid("unreadable");
+  if (value.is_discarded()) return Invalid(what, error_type, "unreadable");
   return value;
 }
 

@@ -6,6 +6,9 @@
 // drag a shared libstdc++ into the Lambda package, and Debian 12's libstdc++
 // needs a newer glibc than Amazon Linux 2023 has (see packaging/).
 //
+// Rewriting a secret goes through base/json_edit.h instead, which keeps
+// every byte it does not change (nlohmann would rewrite numbers and escapes).
+//
 // These helpers never throw: parse errors and type mismatches are values.
 #pragma once
 
@@ -30,6 +33,10 @@ inline constexpr int kMaxJsonDepth = 64;
 // JSON (...)"); the message never quotes the input, which may be secret.
 Result<JsonValue> ParseJson(std::string_view text, std::string_view what,
                             std::string_view error_type);
+
+// Returns OK iff ParseJson would accept `text`, with ParseJson's error
+// otherwise; builds nothing.
+Status ValidateJson(std::string_view text, std::string_view what, std::string_view error_type);
 
 // Compact JSON text of `value`; non-ASCII characters are written as UTF-8.
 std::string WriteJson(const JsonValue& value);

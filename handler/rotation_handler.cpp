@@ -215,10 +215,11 @@ Result<std::string> RotationHandler::CreateSecret(const StepContext& context) {
   if (*kind == RotationKind::kAlternatingUsers) {
     username = AlternateUsername(current->credentials.username);
   }
-  const SecretDocument pending = current->document.WithCredentials(*password, username);
+  Result<Secret> pending = current->document.WithCredentials(*password, username);
+  if (!pending.ok()) return pending.status();
   Status put = secrets_.PutSecretValue({context.arn(),
                                         context.token(),
-                                        pending.Serialize(),
+                                        std::move(pending).value(),
                                         {kAwsPending},
                                         context.event.rotation_token},
                                        context.deadline);

@@ -1,9 +1,11 @@
 #include "handler/secret_document.h"
 
 #include <charconv>
+#include <vector>
 
 #include "base/env.h"
 #include "base/json.h"
+#include "base/json_edit.h"
 
 namespace secret_rotator::handler {
 namespace {
@@ -19,7 +21,7 @@ Result<SecretDocument> SecretDocument::Parse(const Secret& secret_string, std::s
     return Status(StatusCode::kInvalidArgument, kInvalidSecret,
                   what + " must be a JSON object, not " + std::string(JsonTypeName(*parsed)));
   }
-  return SecretDocument(std::move(parsed).value(), std::move(what));
+  return SecretDocument(secret_string, std::move(parsed).value(), std::move(what));
 }
 
 Status SecretDocument::Invalid(const std::string& message) const {
@@ -100,14 +102,11 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
   return credentials;
 }
 
-SecretDocument SecretDocument::WithCredentials(const Secret& password,
+Result<Secret> SecretDocument::WithCredentials(const Secret& password,
                                                const std::optional<std::string>& username) const {
-  SecretDocument copy = *this;
-  copy.root_["password"] = std::string(password.reveal());
-  if (username) copy.root_["username"] = *username;
-  return copy;
+  std::vector<JsonStringEdit> edits{{"password", password.reveal()}};
+  if (username) edits.push_back({"username", *username});
+  return ReplaceJsonStrings(text_.reveal(), edits, what_, kInvalidSecret);
 }
-
-Secret SecretDocument::Serialize() const { return Secret(WriteJson(root_)); }
 
 }  // namespace secret_rotator::handler

@@ -1,7 +1,7 @@
 // A database secret's JSON document, in the format AWS's own rotation
 // functions use: {"engine", "host", "port", "username", "password",
 // "dbname"?, "masterarn"?, "ssl"?, ...}. It holds a password, so it has no
-// way to be printed; it is turned back into text only as a Secret.
+// way to be printed; a new version's text comes out only as a Secret.
 #pragma once
 
 #include <optional>
@@ -40,22 +40,28 @@ class SecretDocument {
   // string, 1-65535), dbname (string), ssl (boolean or "true"/"false").
   Result<strategies::DbCredentials> Credentials(const strategies::StrategyRegistry& engines) const;
 
-  // A copy with the password replaced, and the username too when given.
-  // Every other field is kept as it is.
-  SecretDocument WithCredentials(const Secret& password,
+  // The text of a new version of this secret: this document's own text with
+  // the password replaced, and the username too when given. Every other byte
+  // is kept as it was (see ReplaceJsonStrings): other fields keep their
+  // values exactly, numbers their digits, strings their escapes, members
+  // their order; the new values are written as escaped JSON strings. Errors:
+  // InvalidSecret when the field to replace is missing or not a string, a new
+  // value is not valid UTF-8, or the text is not one that ParseJson and the
+  // rewriter's reader both accept; kJsonRewriteFailed when the result failed
+  // its own check. No text is returned then.
+  Result<Secret> WithCredentials(const Secret& password,
                                  const std::optional<std::string>& username) const;
-
-  // The document as compact JSON text.
-  Secret Serialize() const;
 
   const std::string& what() const { return what_; }
 
  private:
-  SecretDocument(JsonValue root, std::string what)
-      : root_(std::move(root)), what_(std::move(what)) {}
+  SecretDocument(Secret text, JsonValue root, std::string what)
+      : text_(std::move(text)), root_(std::move(root)), what_(std::move(what)) {}
 
   Status Invalid(const std::string& message) const;
 
+  // The text the document was read from, kept to write new versions from.
+  Secret text_;
   JsonValue root_;
   std::string what_;
 };

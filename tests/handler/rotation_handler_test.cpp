@@ -366,6 +366,31 @@ TEST_F(RotationHandlerTest, CreateSecretDoesNotOverwriteAnExistingPendingValue) 
   EXPECT_EQ(std::count(secrets_.calls().begin(), secrets_.calls().end(), "GetRandomPassword"), 1);
 }
 
+TEST_F(RotationHandlerTest, CreateSecretKeepsEveryOtherByteOfTheSecret) {
+  const std::string extra =
+      ",\n \"big\": 123456789012345678901234567890, \"min\": -9223372036854775809, \"f\": 0.10,"
+      R"( "url": "https:\/\/h\/", "e": "\u00e9\u2028", "n": {"password": "inner"})";
+  arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw", extra));
+  secrets_.StartRotation(arn_, kToken);
+  ASSERT_TRUE(Run(Step::kCreateSecret).ok());
+  EXPECT_EQ(*secrets_.ValueAt(arn_, aws::kAwsPending),
+            SecretJson("alice", "Generated-Password-1", extra));
+}
+
+TEST_F(RotationHandlerTest, CreateSecretStoresNothingWhenTheSecretCannotBeEditedExactly) {
+  // Accepted when read (nlohmann reads 0e400 as 0), refused by the rewrite.
+  arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw", R"(,"x":0e400)"));
+  secrets_.StartRotation(arn_, kToken);
+  Result<std::string> result = Run(Step::kCreateSecret);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().type(), "InvalidSecret");
+  EXPECT_NE(result.status().message().find("the AWSCURRENT version of secret " + arn_ +
+                                           " is not valid JSON"),
+            std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(secrets_.mutating_calls(), 0);
+}
+
 TEST_F(RotationHandlerTest, CreateSecretStopsOnAnUnexpectedErrorReadingPending) {
   arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw"));
   secrets_.StartRotation(arn_, kToken);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "base/json.h"
+#include "base/json_text.h"
 #include "tests/support/file_database_strategy.h"
 #include "tests/support/local_aws.h"
 
@@ -174,6 +175,55 @@ TEST_F(RotationTest, AlternatingUsersSwitchesBetweenTheUserAndItsClone) {
   EXPECT_EQ(Db().users["app"], current["password"].get<std::string>());
   EXPECT_EQ(Db().users["app_clone"],
             Parse(local_->ValueAt(arn, "AWSPREVIOUS"))["password"].get<std::string>());
+}
+
+TEST_F(RotationTest, RotationKeepsEveryOtherByteOfTheSecret) {
+  // Fields a re-serialising JSON library would change: numbers beyond int64
+  // and double precision, a trailing zero, escapes, raw UTF-8 (U+2028 too),
+  // key order, whitespace, a nested "password".
+  const std::string kept_head = "{\n  \"zeta\": 1.0,\n  \"password\" : ";
+  const std::string kept_middle =
+      ",\n  \"big\": 123456789012345678901234567890, \"min\": -9223372036854775809,"
+      " \"f\": 0.10,\n  \"url\": \"https:\\/\\/db.example\\/x\", \"e\": \"\\u00e9\\u2028\","
+      " \"raw\": \"\xc3\xa9\xe2\x80\xa8\",\n  \"nested\": {\"password\": \"inner\", \"list\":"
+      " [18446744073709551616, {\"deep\": -1.5e-400}]},\n  \"engine\": \"testdb\","
+      " \"host\": \"" +
+      db_path_ + "\",\n  \"username\":";
+  const std::string kept_tail = "\n}\n";
+  auto secret_text = [&](const std::string& user, const std::string& password,
+                         const std::string& extra) {
+    return kept_head + JsonString(password) + kept_middle + JsonString(user) + extra + kept_tail;
+  };
+
+  struct Case {
+    const char* name;
+    std::string extra;  // more members after "username"
+    std::vector<std::string> users;
+  };
+  WriteDb({{"app", "app-password"}, {"admin", "admin-password"}});
+  const std::string master = local_->CreateSecret("master", SecretJson("admin", "admin-password"));
+  const std::vector<Case> cases = {
+      {"single-user", "", {"app", "app"}},
+      {"alternating-users",
+       R"(, "masterarn": ")" + master + R"(", "rotationStrategy": "alternating-users")",
+       {"app_clone", "app"}},
+  };
+  for (const Case& c : cases) {
+    WriteDb({{"app", "app-password"}, {"admin", "admin-password"}});
+    const std::string arn = local_->CreateSecret(std::string("exact-") + c.name,
+                                                 secret_text("app", "app-password", c.extra));
+    for (const std::string& user : c.users) {
+      const testing::ProcessResult rotated = local_->RotateSecret(arn);
+      ASSERT_EQ(rotated.exit_code, 0) << c.name << ": " << rotated.err << local_->FunctionLog();
+      const std::string current = local_->ValueAt(arn, "AWSCURRENT");
+      const std::string password = Parse(current)["password"].get<std::string>();
+      EXPECT_EQ(password.size(), 32u) << c.name;
+      EXPECT_EQ(Db().users[user], password) << c.name;
+      // Byte for byte: only the password and username values differ.
+      EXPECT_EQ(current, secret_text(user, password, c.extra)) << c.name;
+      EXPECT_EQ(local_->ValueAt(arn, "AWSPENDING"), current) << c.name;
+    }
+  }
 }
 
 TEST_F(RotationTest, ABadSecretFailsCreateSecretAndChangesNothing) {

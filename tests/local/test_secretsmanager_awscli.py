@@ -228,8 +228,14 @@ class SecretsManagerTestBase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.workdir = tempfile.mkdtemp(prefix="sm-test-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        # Under ctest the logs are kept in the run's test output folder, for the leak scan.
+        output = os.environ.get("SECRET_ROTATOR_TEST_OUTPUT_DIR")
+        if output:
+            os.makedirs(output, exist_ok=True)
+            cls.workdir = tempfile.mkdtemp(prefix="sm-test-", dir=output)
+        else:
+            cls.workdir = tempfile.mkdtemp(prefix="sm-test-")
+            cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
         # The two servers need each other's address: reserve the Lambda port first.
         lambda_port = free_port()
         cls.sm = ServerProcess(SM_SERVER, [

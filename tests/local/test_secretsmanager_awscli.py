@@ -69,7 +69,7 @@ FAKE_ROTATOR = textwrap.dedent("""\
     def rotate(step, arn, token):
         if step == "createSecret":
             aws("put-secret-value", "--secret-id", arn, "--client-request-token", token,
-                "--secret-string", json.dumps({{"password": "pw-" + token}}),
+                "--secret-string", json.dumps({{"password": "pw-" + token[::-1]}}),
                 "--version-stages", "AWSPENDING")
         elif step == "finishSecret":
             stages = aws("describe-secret", "--secret-id", arn)["VersionIdsToStages"]
@@ -461,7 +461,8 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
                                                         {"AutomaticallyAfterDays": 30}))
         self.assertIn("LastRotatedDate", described)
         current = self.raw_ok("GetSecretValue", {"SecretId": name})
-        self.assertEqual(json.loads(current["SecretString"]), {"password": "pw-" + v2})
+        # Reversed: the version id itself is in the logs, and the leak scan searches passwords.
+        self.assertEqual(json.loads(current["SecretString"]), {"password": "pw-" + v2[::-1]})
 
         self.set_failing_step("createSecret")
         message = self.fails("RotationFailedException", "rotate-secret", "--secret-id", name)
@@ -485,7 +486,7 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         """PutSecretValue's RotationToken must be the one issued for the rotation in progress;
         the value goes into the empty AWSPENDING version."""
         put = {"SecretId": name, "ClientRequestToken": version_id,
-               "SecretString": json.dumps({"password": "pw-" + version_id})}
+               "SecretString": json.dumps({"password": "pw-" + version_id[::-1]})}
         status, body = self.raw.call("PutSecretValue", put | {"RotationToken": "wrong"})
         self.assertEqual((status, body["__type"]), (400, "InvalidRequestException"))
         self.raw_ok("PutSecretValue", put | {"RotationToken": rotation_token,

@@ -3,14 +3,17 @@
 
 Passwords searched:
   - every SecretString any local Secrets Manager received during the run, stored or refused (its
-    "password" field; the whole value when it is not a JSON object), and every password it
+    "password" field; the whole value when it is not a JSON object; see secret_string_passwords),
+    and every password it
     generated (GetRandomPassword) - from the journals the servers write under
     $SECRET_ROTATOR_TEST_OUTPUT_DIR/secret-values/ (local/secretsmanager_server.py);
   - the database servers' admin passwords (their server.env).
 Outputs searched:
   - everything under the test output folder (the function logs, the local Secrets Manager and
     Lambda logs, the suites' folders), except the journals themselves;
-  - the ctest output files (Testing/Temporary/LastTest*.log);
+  - the ctest output files (Testing/Temporary/LastTest*.log). CTest writes them only when it
+    ends, so inside the run they are still empty: test.sh searches them once more afterwards
+    (--ctest-logs-only);
   - the servers' logs: MariaDB's general and error logs, PostgreSQL's log (log_statement = 'all'),
     and any other *.log in the servers' folders.
 Each password is searched in every form it could take (leaks.py: plain, SQL- and JSON-escaped,
@@ -21,6 +24,7 @@ Prints a table of files and hits (never a password: a hit is shown with every pa
 line masked) and exits 1 on any hit, or when a server log it must read is missing.
 Usage: leak_scan.py --output-dir DIR [--ctest-dir DIR] [--server mariadb=DIR]
        [--server postgres=DIR] [--max-examples N]
+       leak_scan.py --output-dir DIR --ctest-dir DIR --ctest-logs-only
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 import time
 
@@ -54,19 +59,42 @@ def journal_passwords(output_dir: str) -> tuple[dict[str, str], int]:
                 entries += 1
                 if isinstance(entry.get("generated"), str):
                     found.setdefault(entry["generated"], "generated password")
+                if isinstance(entry.get("admin"), str):
+                    found.setdefault(entry["admin"], "database admin password")
                 text = entry.get("secretString")
                 if not isinstance(text, str):
                     continue
-                try:
-                    document = json.loads(text)
-                except ValueError:
-                    document = None
-                if isinstance(document, dict):
-                    if isinstance(document.get("password"), str):
-                        found.setdefault(document["password"], "password of a stored secret")
-                else:
-                    found.setdefault(text, "stored secret value")
+                for password, kind in secret_string_passwords(text):
+                    found.setdefault(password, kind)
     return found, entries
+
+
+PASSWORD_FIELD = re.compile(r'"password"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def secret_string_passwords(text: str) -> list[tuple[str, str]]:
+    """The passwords in one SecretString: a JSON object's "password"; in a malformed object
+    (tests store those on purpose) every "password" field a pattern finds; any other value whole,
+    unless it has fewer than 5 distinct characters (such as a test's 64 KiB of "x": not a
+    password, and it would match any run of x's)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        password = document.get("password")
+        return [(password, "password of a stored secret")] if isinstance(password, str) else []
+    if document is None and text.lstrip().startswith("{"):
+        found = []
+        for match in PASSWORD_FIELD.finditer(text):
+            try:
+                found.append((json.loads(f'"{match.group(1)}"'), "password of a malformed secret"))
+            except ValueError:
+                found.append((match.group(1), "password of a malformed secret"))
+        return found
+    if len(set(text)) < 5:
+        return []
+    return [(text, "stored secret value")]
 
 
 def files_to_scan(output_dir: str, ctest_dir: str | None,
@@ -88,6 +116,42 @@ def files_to_scan(output_dir: str, ctest_dir: str | None,
                 problems.append(f"the {kind} server's {name} is missing in {folder}")
         files += sorted(glob.glob(os.path.join(folder, "*.log")))
     return sorted(set(f for f in files if os.path.isfile(f) and not os.path.islink(f))), problems
+
+
+def remember_admin_password(output_dir: str, password: str) -> None:
+    """Journal an admin password next to the Secrets Manager's (owner-only), for the search of
+    the CTest logs after ctest (server.env is gone by then)."""
+    folder = os.path.join(output_dir, VALUES_FOLDER)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(folder, "server-admins.jsonl"),
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, (json.dumps({"admin": password}) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def scan_ctest_logs(args: argparse.Namespace) -> int:
+    """CTest writes Testing/Temporary/LastTest.log only when it ends, so test.sh searches it
+    afterwards, for the same passwords (the admins' journaled by the scan inside the run)."""
+    passwords, entries = journal_passwords(args.output_dir)
+    finder = leaks.Finder((kind, password) for password, kind in passwords.items())
+    files = sorted(glob.glob(os.path.join(args.ctest_dir or ".", "LastTest*.log")))
+    total = 0
+    for path in files:
+        with open(path, "rb") as f:
+            data = f.read()
+        hits = leaks.find_lines(finder, data)
+        total += len(hits)
+        print(f"leak scan of the CTest logs: {path}: {len(data)} bytes, {len(hits)} hit(s)")
+        for hit in sorted(hits, key=lambda h: h.line)[:args.max_examples]:
+            print(f"  {path}:{hit.line}: {hit.label}: {masked_line(data, hit, hits)}")
+    if not files:
+        print(f"leak scan of the CTest logs: ERROR: no LastTest*.log in {args.ctest_dir}")
+        return 1
+    print(f"leak scan of the CTest logs: {len(finder)} passwords ({entries} journal entries), "
+          f"{total} occurrence(s) found")
+    return 1 if total else 0
 
 
 def masked_line(data: bytes, hit: leaks.LineHit, hits: list[leaks.LineHit],
@@ -120,7 +184,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--server", action="append", default=[],
                         help="KIND=DIR with KIND mariadb or postgres")
     parser.add_argument("--max-examples", type=int, default=5)
+    parser.add_argument("--ctest-logs-only", action="store_true",
+                        help="search only the CTest logs (complete once ctest has finished)")
     args = parser.parse_args(argv)
+    if args.ctest_logs_only:
+        return scan_ctest_logs(args)
     started = time.monotonic()
 
     servers = {}
@@ -142,6 +210,7 @@ def main(argv: list[str]) -> int:
         try:
             env = harness.stack.read_env_file(path)
             passwords.setdefault(env[ADMIN_VARIABLES[kind]], f"{kind} admin password")
+            remember_admin_password(args.output_dir, env[ADMIN_VARIABLES[kind]])
         except (OSError, KeyError) as exc:
             problems.append(f"cannot read the {kind} admin password from {path}: {exc}")
     finder = leaks.Finder((kind, password) for password, kind in passwords.items())

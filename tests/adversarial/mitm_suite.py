@@ -303,9 +303,8 @@ def main(argv: list[str]) -> int:
     finally:
         harness.remove_unless_kept(folder, kept)
     label = harness.ENGINE_LABELS[args.engine]
-    print(f"MITM suite: {label}: credential bytes the man in the middle saw (passwords of the "
-          f"secret and the admin in any form, plus SQL statements), {suite.attempts} rotations, "
-          f"{time.monotonic() - started:.0f} s")
+    print(f"MITM suite: {label}: credential bytes the man in the middle saw, per DB_TLS_MODE "
+          f"and attack ({suite.attempts} rotations, {time.monotonic() - started:.0f} s)")
     print(render(args.engine, cells, attacks))
     print("  credential bytes = password occurrences + SQL statements + authentication data sent "
           "outside TLS.\n  Required: 0. 'login': without TLS the login's own hash is sent; the "

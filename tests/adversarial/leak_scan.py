@@ -69,14 +69,15 @@ def journal_passwords(output_dir: str) -> tuple[dict[str, str], int]:
     return found, entries
 
 
+WHOLE_VALUE = "stored secret value (searched whole)"
 PASSWORD_FIELD = re.compile(r'"password"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def secret_string_passwords(text: str) -> list[tuple[str, str]]:
     """The passwords in one SecretString: a JSON object's "password"; in a malformed object
     (tests store those on purpose) every "password" field a pattern finds; any other value whole,
-    unless it has fewer than 5 distinct characters (such as a test's 64 KiB of "x": not a
-    password, and it would match any run of x's)."""
+    and only whole (a piece of it may be a user name that every log names), unless it has fewer
+    than 5 distinct characters (such as a test's 64 KiB of "x"); and a "password=..." in it."""
     try:
         document = json.loads(text)
     except ValueError:
@@ -92,9 +93,12 @@ def secret_string_passwords(text: str) -> list[tuple[str, str]]:
             except ValueError:
                 found.append((match.group(1), "password of a malformed secret"))
         return found
-    if len(set(text)) < 5:
-        return []
-    return [(text, "stored secret value")]
+    found = [(m.group(1), "password of a malformed secret")
+             for m in re.finditer(r"\bpassword=(\S+)", text)]
+    if len(set(text)) >= 5:
+        # Searched whole only: a piece of it may be a user name that every log names.
+        found.append((text, WHOLE_VALUE))
+    return found
 
 
 def files_to_scan(output_dir: str, ctest_dir: str | None,
@@ -118,6 +122,11 @@ def files_to_scan(output_dir: str, ctest_dir: str | None,
     return sorted(set(f for f in files if os.path.isfile(f) and not os.path.islink(f))), problems
 
 
+def finder_items(passwords: dict[str, str]) -> list[tuple[str, ...]]:
+    return [(kind, password, "whole") if kind == WHOLE_VALUE else (kind, password)
+            for password, kind in passwords.items()]
+
+
 def remember_admin_password(output_dir: str, password: str) -> None:
     """Journal an admin password next to the Secrets Manager's (owner-only), for the search of
     the CTest logs after ctest (server.env is gone by then)."""
@@ -135,7 +144,7 @@ def scan_ctest_logs(args: argparse.Namespace) -> int:
     """CTest writes Testing/Temporary/LastTest.log only when it ends, so test.sh searches it
     afterwards, for the same passwords (the admins' journaled by the scan inside the run)."""
     passwords, entries = journal_passwords(args.output_dir)
-    finder = leaks.Finder((kind, password) for password, kind in passwords.items())
+    finder = leaks.Finder(finder_items(passwords))
     files = sorted(glob.glob(os.path.join(args.ctest_dir or ".", "LastTest*.log")))
     total = 0
     for path in files:
@@ -213,7 +222,7 @@ def main(argv: list[str]) -> int:
             remember_admin_password(args.output_dir, env[ADMIN_VARIABLES[kind]])
         except (OSError, KeyError) as exc:
             problems.append(f"cannot read the {kind} admin password from {path}: {exc}")
-    finder = leaks.Finder((kind, password) for password, kind in passwords.items())
+    finder = leaks.Finder(finder_items(passwords))
     files, missing = files_to_scan(args.output_dir, args.ctest_dir, servers)
     problems += missing
     if not passwords:

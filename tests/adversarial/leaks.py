@@ -85,21 +85,24 @@ class Hit:
 class Finder:
     """Finds the passwords given as {label: password} in byte strings (see the module doc)."""
 
-    def __init__(self, passwords: dict[str, str] | Iterable[tuple[str, str]]):
+    def __init__(self, passwords: dict[str, str] | Iterable[tuple[str, ...]]):
+        """{label: password}, or (label, password) or (label, password, "whole") items; a
+        "whole" value is found only whole (in any form), never by a piece."""
         items = passwords.items() if isinstance(passwords, dict) else passwords
         self.labels: list[str] = []
         self.skipped: list[str] = []  # labels of values too short to search
         self._forms: list[tuple[bytes, int]] = []  # (form, label index)
         self._short: list[tuple[bytes, int]] = []  # forms searched whole
         self._grams: dict[bytes, int | list[int]] = {}  # gram -> form index << 16 | offset
-        for label, password in items:
+        for label, password, *how in items:
+            whole = how == ["whole"]
             if len(password) < MIN_PASSWORD:
                 self.skipped.append(label)
                 continue
             label_index = len(self.labels)
             self.labels.append(label)
             for form in forms(password):
-                if len(form) < MIN_FRAGMENT:
+                if len(form) < MIN_FRAGMENT or whole:
                     self._short.append((form, label_index))
                     continue
                 form_index = len(self._forms)

@@ -362,6 +362,11 @@ class FinderTest(unittest.TestCase):
         self.assertEqual(finder.skipped, ["tiny"])
         self.assertEqual(finder.find(b"abc abc"), [])
 
+    def test_whole_values_are_not_found_by_a_piece(self) -> None:
+        finder = leaks.Finder([("v", "user_name_1234567 and more", "whole")])
+        self.assertEqual(finder.find(b"Connect user_name_1234567@host"), [])
+        self.assertEqual(len(finder.find(b"x user_name_1234567 and more y")), 1)
+
     def test_one_occurrence_is_one_hit(self) -> None:
         finder = leaks.Finder({"secret": PASSWORD})
         hits = finder.find(b"a " + PASSWORD.encode() + b" b " + PASSWORD.encode())
@@ -418,6 +423,32 @@ class LeakScanTest(unittest.TestCase):
         code, text = self.scan()
         self.assertEqual(code, 1)
         self.assertIn("general.log is missing", text)
+
+    def test_passwords_of_odd_secret_values(self) -> None:
+        self.assertEqual(leak_scan.secret_string_passwords('{"password": "p1-long-enough"}'),
+                         [("p1-long-enough", "password of a stored secret")])
+        self.assertEqual(leak_scan.secret_string_passwords('{"user": "u", "password": "p2-x\\"y",'),
+                         [('p2-x"y', "password of a malformed secret")])
+        self.assertEqual(leak_scan.secret_string_passwords("host=h password=p3-long user=u"),
+                         [("p3-long", "password of a malformed secret"),
+                          ("host=h password=p3-long user=u", leak_scan.WHOLE_VALUE)])
+        self.assertEqual(leak_scan.secret_string_passwords("x" * 100), [])
+        self.assertEqual(leak_scan.secret_string_passwords('["a", 1]'),
+                         [('["a", 1]', leak_scan.WHOLE_VALUE)])
+
+    def test_the_ctest_logs_are_searched_afterwards_with_the_admin_passwords(self) -> None:
+        self.assertEqual(self.scan()[0], 0)  # journals the admin password
+        ctest = os.path.join(self.root, "Testing")
+        os.makedirs(ctest)
+        with open(os.path.join(ctest, "LastTest.log"), "w") as f:
+            f.write("output: admin-Password-from-env\n")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = leak_scan.main(["--output-dir", self.output, "--ctest-dir", ctest,
+                                   "--ctest-logs-only"])
+        self.assertEqual(code, 1, out.getvalue())
+        self.assertIn("1 occurrence(s) found", out.getvalue())
+        self.assertNotIn("admin-Password-from-env", out.getvalue())
 
     def test_the_journal_itself_is_not_scanned(self) -> None:
         code, text = self.scan()

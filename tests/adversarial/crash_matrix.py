@@ -188,9 +188,17 @@ class CrashMatrix:
                 f"moved AWSCURRENT, {short(pending)}/{short(c0)}")
         docs = {label: self.aws.value(arn, label) if single.get(label) else None
                 for label in (CURRENT, PENDING, PREVIOUS)}
-        current_ok, pending_ok, previous_ok = harness.logins(
-            self.db, [(d["username"], d["password"]) if d else None
-                      for d in (docs[CURRENT], docs[PENDING], docs[PREVIOUS])])
+
+        def credentials(label: str) -> tuple[str, str] | None:
+            document = docs[label]
+            return (document["username"], document["password"]) if document else None
+
+        # AWSPENDING and AWSPREVIOUS matter only when AWSCURRENT does not log in.
+        current_ok, = harness.logins(self.db, [credentials(CURRENT)])
+        pending_ok = previous_ok = None
+        if not current_ok:
+            pending_ok, previous_ok = harness.logins(
+                self.db, [credentials(PENDING), credentials(PREVIOUS)])
         if not current_ok:
             window = (self.strategy == SINGLE_USER and password_sent and current == c0)
             if window and pending_ok:

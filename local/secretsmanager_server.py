@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import function_kill  # noqa: E402  (sibling module)
 import sigv4_verify  # noqa: E402  (sibling module)
 
 LOG = logging.getLogger("secretsmanager")
@@ -582,6 +583,7 @@ class TestControls:
         self.lock = lock
         self.journal: list[Params] = []
         self.faults: dict[str, list[Params]] = {}
+        self.kill: Params | None = None
 
     def record(self, entry: Params) -> None:
         with self.lock:
@@ -617,6 +619,56 @@ class TestControls:
                     return queue.pop(0)
             return None
 
+    # -- the kill fault: SIGKILL the function process at its Nth call
+
+    def arm_kill(self, spec: Any) -> None:
+        """Arm {"call": N, "when": "before" | "after", "accessKey"?: AK, "pid"?: PID}: the Nth
+        AWS request from now (counting only those signed with `accessKey`, if given) kills the
+        function process before or after it is applied, and its connection is dropped unanswered.
+        The process is `pid`, else the local Lambda service's current child."""
+        if not isinstance(spec, dict) or not isinstance(spec.get("call"), int) or \
+                isinstance(spec.get("call"), bool) or spec["call"] < 1 or \
+                spec.get("when") not in ("before", "after") or \
+                not isinstance(spec.get("accessKey", ""), str) or \
+                not isinstance(spec.get("pid", 0), int):
+            raise ValueError('expected {"call": N >= 1, "when": "before" or "after", '
+                             '"accessKey"?: str, "pid"?: int}')
+        with self.lock:
+            self.kill = {"call": spec["call"], "when": spec["when"],
+                         "accessKey": spec.get("accessKey"), "pid": spec.get("pid"),
+                         "seen": 0, "fired": None, "error": None}
+
+    def clear_kill(self) -> None:
+        with self.lock:
+            self.kill = None
+
+    def kill_status(self) -> Params:
+        """{"armed", "seen", "fired": {"call", "when", "operation"} or null, "error"}."""
+        with self.lock:
+            if self.kill is None:
+                return {"armed": False, "seen": 0, "fired": None, "error": None}
+            return {"armed": self.kill["fired"] is None, "seen": self.kill["seen"],
+                    "fired": self.kill["fired"], "error": self.kill["error"]}
+
+    def kill_due(self, access_key: str, operation: str) -> tuple[str, int | None] | None:
+        """Count a request; ("before" | "after", pid) when it is the one to kill at."""
+        with self.lock:
+            plan = self.kill
+            if plan is None or plan["fired"] is not None:
+                return None
+            if plan["accessKey"] and plan["accessKey"] != access_key:
+                return None
+            plan["seen"] += 1
+            if plan["seen"] != plan["call"]:
+                return None
+            plan["fired"] = {"call": plan["call"], "when": plan["when"], "operation": operation}
+            return plan["when"], plan["pid"]
+
+    def kill_failed(self, message: str) -> None:
+        with self.lock:
+            if self.kill is not None:
+                self.kill["error"] = message
+
 
 def journal_entry(operation: str, params: Params, status: int, error_type: str | None,
                   response: Params | None) -> Params:
@@ -635,6 +687,48 @@ def journal_entry(operation: str, params: Params, status: int, error_type: str |
     if error_type:
         entry["errorType"] = error_type
     return entry
+
+
+# --------------------------------------------------------------------------- value journal
+
+OUTPUT_DIR_VARIABLE = "SECRET_ROTATOR_TEST_OUTPUT_DIR"
+VALUES_FOLDER = "secret-values"
+
+
+class ValueJournal:
+    """For the tests' leak scan: every SecretString this server is sent (stored or refused) and
+    every password it generates, appended to <$SECRET_ROTATOR_TEST_OUTPUT_DIR>/secret-values/
+    secretsmanager-<pid>.jsonl (owner-only). Without that variable it records nothing. The scan
+    (tests/adversarial/leak_scan.py) reads these files and searches every other output for the
+    passwords in them; nothing else may read or print them."""
+
+    def __init__(self, output_dir: str | None):
+        self.path = None
+        self.lock = threading.Lock()
+        if output_dir:
+            folder = os.path.join(output_dir, VALUES_FOLDER)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            self.path = os.path.join(folder, f"secretsmanager-{os.getpid()}.jsonl")
+
+    def _append(self, entry: Params) -> None:
+        if self.path is None:
+            return
+        line = json.dumps(entry) + "\n"
+        with self.lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+
+    def record_request(self, params: Params) -> None:
+        text = params.get("SecretString")
+        if isinstance(text, str):
+            self._append({"secretString": text})
+
+    def record_generated(self, password: Any) -> None:
+        if isinstance(password, str):
+            self._append({"generated": password})
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -659,6 +753,7 @@ class SecretsManagerServer(ThreadingHTTPServer):
         self.credentials = credentials
         self.store = SecretStore(lock, region, account, lambda_endpoint)
         self.controls = TestControls(lock)
+        self.values = ValueJournal(os.environ.get(OUTPUT_DIR_VARIABLE))
         store = self.store
         self.operations: dict[str, Callable[[Params], Params]] = {
             "CreateSecret": store.create_secret,
@@ -723,6 +818,8 @@ class Handler(BaseHTTPRequestHandler):
         self._read_body()
         if self.path == "/_test/requests":
             self._send(200, self.server.controls.requests())
+        elif self.path == "/_test/kill":
+            self._send(200, self.server.controls.kill_status())
         else:
             self._send(404, {"message": f"no such resource: {self.path}"})
 
@@ -745,6 +842,14 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 self._send(400, {"message": str(exc)})
                 return
+        elif self.path == "/_test/kill":
+            try:
+                controls.arm_kill(json.loads(body or b"null"))
+            except ValueError as exc:
+                self._send(400, {"message": str(exc)})
+                return
+        elif self.path == "/_test/kill/clear":
+            controls.clear_kill()
         else:
             self._send(404, {"message": f"no such resource: {self.path}"})
             return
@@ -783,13 +888,36 @@ class Handler(BaseHTTPRequestHandler):
 
     def _execute(self, operation: str, params: Any, body: bytes) -> Params:
         """Authenticate, apply a queued fault, else run the operation; raise ServiceError."""
+        if isinstance(params, dict):
+            self.server.values.record_request(params)  # refused requests too
         headers = [(name, wire_text(value)) for name, value in self.headers.items()]
         try:
-            sigv4_verify.verify_request(self.command, wire_text(self.path), headers, body,
-                                        self.server.credentials, self.server.region,
-                                        "secretsmanager")
+            credential = sigv4_verify.verify_request(
+                self.command, wire_text(self.path), headers, body, self.server.credentials,
+                self.server.region, "secretsmanager")
         except sigv4_verify.SigV4Error as exc:
             raise ServiceError(exc.error_type, exc.message) from None
+        kill = self.server.controls.kill_due(credential.access_key, operation)
+        if kill is not None and kill[0] == "before":
+            self._kill_function(kill[1])
+        try:
+            return self._apply(operation, params)
+        finally:
+            if kill is not None:  # applied, whether it succeeded or failed
+                self._kill_function(kill[1])
+
+    def _kill_function(self, pid: int | None) -> None:
+        """SIGKILL the function process and wait for it to die; then drop this connection."""
+        try:
+            function_kill.kill(pid or function_kill.function_pid(self.server.store.lambda_endpoint
+                                                                 or ""))
+        except function_kill.KillError as exc:
+            LOG.error("kill fault: %s", exc)
+            self.server.controls.kill_failed(str(exc))
+        raise ConnectionClosed()
+
+    def _apply(self, operation: str, params: Any) -> Params:
+        """Apply a queued fault, else run the operation; raise ServiceError."""
         fault = self.server.controls.take_fault(operation)
         if fault is not None:
             if fault.get("close"):
@@ -804,7 +932,10 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(params, dict):
             raise ServiceError("SerializationException",
                                "The request body is not a JSON object.")
-        return handler(params)
+        response = handler(params)
+        if operation == "GetRandomPassword":
+            self.server.values.record_generated(response.get("RandomPassword"))
+        return response
 
 
 # --------------------------------------------------------------------------- main

@@ -213,6 +213,20 @@ class DbServer:
             server.version = server.version.split("-")[0]
         return server
 
+    @classmethod
+    def running(cls, kind: str, server_dir: str) -> DbServer:
+        """The `kind` server already running in `server_dir` (a ctest fixture), from its
+        server.env. Raises StackError if there is none."""
+        path = os.path.join(server_dir, "server.env")
+        try:
+            env = read_env_file(path)
+        except OSError as exc:
+            raise StackError(f"no {kind} server runs in {server_dir}: {exc}") from None
+        prefix = "MARIADB_" if kind == "mariadb" else "PG_"
+        return cls(kind=kind, dir=os.path.abspath(server_dir), host=env[prefix + "HOST"],
+                   port=int(env[prefix + "PORT"]), admin_user=env[prefix + "ADMIN_USER"],
+                   admin_password=env[prefix + "ADMIN_PASSWORD"], ca=env[prefix + "CA"])
+
     def stop(self) -> None:
         """Stop the server (idempotent)."""
         stop_db_server(self.kind, self.dir)
@@ -420,7 +434,8 @@ class LocalAws:
     to each other, with their logs and pid files in `work_dir`.
 
     The function runs with --clean-env: its environment is only the Lambda variables, the region,
-    the stack's credentials, SECRETS_MANAGER_ENDPOINT and `function_env`.
+    its own credentials (`function_access_key`, so that the endpoint can tell its requests from
+    the caller's), SECRETS_MANAGER_ENDPOINT and `function_env`.
     """
 
     def __init__(self, work_dir: str, bootstrap: str,
@@ -429,6 +444,8 @@ class LocalAws:
         os.makedirs(self.work_dir, exist_ok=True)
         self.access_key = "AKIDLOCALSTACK"
         self.secret_key = secrets.token_urlsafe(30)  # a throwaway, for this run's signatures
+        self.function_access_key = "AKIDLOCALFUNCTION"
+        self.function_secret_key = secrets.token_urlsafe(30)
         self.processes: list[subprocess.Popen] = []
         self.function_log = os.path.join(self.work_dir, "function.log")
         try:
@@ -468,7 +485,8 @@ class LocalAws:
         # it, and Secrets Manager must know the Lambda service's: pick Secrets Manager's first.
         self.secrets_manager_port = free_port()
         self.secrets_manager_url = f"http://127.0.0.1:{self.secrets_manager_port}"
-        env = {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        env = {"AWS_ACCESS_KEY_ID": self.function_access_key,
+               "AWS_SECRET_ACCESS_KEY": self.function_secret_key,
                "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url, **function_env}
         lambda_argv = [os.path.join(LOCAL_DIR, "lambda_runtime_server.py"),
                        "--bootstrap", bootstrap, "--function-name", FUNCTION_NAME,
@@ -481,6 +499,7 @@ class LocalAws:
             os.path.join(LOCAL_DIR, "secretsmanager_server.py"),
             "--port", str(self.secrets_manager_port), "--region", REGION, "--account", ACCOUNT,
             "--credentials", f"{self.access_key}:{self.secret_key}",
+            "--credentials", f"{self.function_access_key}:{self.function_secret_key}",
             "--lambda-endpoint", self.lambda_url])
 
     def stop(self) -> None:
@@ -515,7 +534,7 @@ class LocalAws:
         return {stage: version["VersionId"] for version in answer["Versions"]
                 for stage in version.get("VersionStages", [])}
 
-    def rotate(self, secret_id: str, via_cli: bool = True) -> Rotation:
+    def rotate(self, secret_id: str, via_cli: bool = True, token: str | None = None) -> Rotation:
         """Rotate `secret_id` now with the function, through `aws secretsmanager rotate-secret`
         (or a signed RotateSecret request when not `via_cli`). The local endpoint answers once
         the four steps have run; each step's duration comes from the Lambda service."""
@@ -524,11 +543,13 @@ class LocalAws:
         error, version_id = None, None
         try:
             if via_cli:
+                extra = ["--client-request-token", token] if token else []
                 answer = self.cli("secretsmanager", "rotate-secret", "--secret-id", secret_id,
-                                  "--rotation-lambda-arn", FUNCTION_ARN)
+                                  "--rotation-lambda-arn", FUNCTION_ARN, *extra)
             else:
+                extra = {"ClientRequestToken": token} if token else {}
                 answer = self.api.call("RotateSecret", SecretId=secret_id,
-                                       RotationLambdaARN=FUNCTION_ARN)
+                                       RotationLambdaARN=FUNCTION_ARN, **extra)
             version_id = answer.get("VersionId")
         except StackError as exc:
             error = str(exc)
@@ -537,6 +558,37 @@ class LocalAws:
         steps = {step: inv["durationMs"] for step, inv in zip(ROTATION_STEPS, invocations)}
         return Rotation(ok=error is None, wall_ms=wall_ms, steps=steps, error=error,
                         version_id=version_id)
+
+    # -- test controls
+
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.secrets_manager_url + path, data=data,
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def arm_kill(self, call: int, when: str) -> None:
+        """Make the function's `call`th Secrets Manager request from now kill it, "before" or
+        "after" the endpoint applies it (local/README.md, /_test/kill)."""
+        self._control("POST", "/_test/kill", {"call": call, "when": when,
+                                               "accessKey": self.function_access_key})
+
+    def kill_status(self) -> dict[str, Any]:
+        """{"armed", "seen", "fired", "error"} of the kill fault."""
+        return self._control("GET", "/_test/kill")
+
+    def clear_kill(self) -> None:
+        self._control("POST", "/_test/kill/clear", {})
+
+    def invoke(self, event: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Invoke the function once through the Lambda Invoke API: (ok, response document)."""
+        request = urllib.request.Request(
+            f"{self.lambda_url}/2015-03-31/functions/{FUNCTION_NAME}/invocations",
+            data=json.dumps(event).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = json.loads(response.read() or b"{}")
+            return not response.headers.get("X-Amz-Function-Error"), body
 
     # -- the function
 

@@ -83,14 +83,15 @@ def write_fake_bootstrap(directory: str) -> str:
 class ServerProcess:
     """One of the local servers, started as a child process on an ephemeral port."""
 
-    def __init__(self, script: str, args: list[str], workdir: str, name: str):
+    def __init__(self, script: str, args: list[str], workdir: str, name: str,
+                 env: dict[str, str] | None = None):
         port_file = os.path.join(workdir, f"{name}.port")
         self.stdout_path = os.path.join(workdir, f"{name}.stdout")
         self.stderr_path = os.path.join(workdir, f"{name}.stderr")
         with open(self.stdout_path, "wb") as stdout, open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [sys.executable, script, "--port", "0", "--port-file", port_file, *args],
-                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env)
         deadline = time.monotonic() + 10
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:

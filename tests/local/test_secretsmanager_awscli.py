@@ -69,7 +69,7 @@ FAKE_ROTATOR = textwrap.dedent("""\
     def rotate(step, arn, token):
         if step == "createSecret":
             aws("put-secret-value", "--secret-id", arn, "--client-request-token", token,
-                "--secret-string", json.dumps({{"password": "pw-" + token}}),
+                "--secret-string", json.dumps({{"password": "pw-" + token[::-1]}}),
                 "--version-stages", "AWSPENDING")
         elif step == "finishSecret":
             stages = aws("describe-secret", "--secret-id", arn)["VersionIdsToStages"]
@@ -226,8 +226,14 @@ class SecretsManagerTestBase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.workdir = tempfile.mkdtemp(prefix="sm-test-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        # Under ctest the logs are kept in the run's test output folder, for the leak scan.
+        output = os.environ.get("SECRET_ROTATOR_TEST_OUTPUT_DIR")
+        if output:
+            os.makedirs(output, exist_ok=True)
+            cls.workdir = tempfile.mkdtemp(prefix="sm-test-", dir=output)
+        else:
+            cls.workdir = tempfile.mkdtemp(prefix="sm-test-")
+            cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
         # The two servers need each other's address: reserve the Lambda port first.
         lambda_port = free_port()
         cls.sm = ServerProcess(SM_SERVER, [
@@ -453,7 +459,8 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
                                                         {"AutomaticallyAfterDays": 30}))
         self.assertIn("LastRotatedDate", described)
         current = self.raw_ok("GetSecretValue", {"SecretId": name})
-        self.assertEqual(json.loads(current["SecretString"]), {"password": "pw-" + v2})
+        # Reversed: the version id itself is in the logs, and the leak scan searches passwords.
+        self.assertEqual(json.loads(current["SecretString"]), {"password": "pw-" + v2[::-1]})
 
         self.set_failing_step("createSecret")
         message = self.fails("RotationFailedException", "rotate-secret", "--secret-id", name)
@@ -477,7 +484,7 @@ class SecretsManagerCliTest(SecretsManagerTestBase):
         """PutSecretValue's RotationToken must be the one issued for the rotation in progress;
         the value goes into the empty AWSPENDING version."""
         put = {"SecretId": name, "ClientRequestToken": version_id,
-               "SecretString": json.dumps({"password": "pw-" + version_id})}
+               "SecretString": json.dumps({"password": "pw-" + version_id[::-1]})}
         status, body = self.raw.call("PutSecretValue", put | {"RotationToken": "wrong"})
         self.assertEqual((status, body["__type"]), (400, "InvalidRequestException"))
         self.raw_ok("PutSecretValue", put | {"RotationToken": rotation_token,

@@ -9,6 +9,7 @@
 set -euo pipefail
 dir=${1:?usage: make_tls.sh DIR}
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 cd "$dir"
 exec 9>"$dir/.make_tls.lock"
 flock -w 120 9 || { echo "make_tls.sh: $dir stayed locked for 120 s" >&2; exit 1; }

@@ -64,8 +64,10 @@ start() {
   # A stale data directory from a crashed run is rebuilt from scratch.
   rm -rf "$dir/data" "$dir/server.env" "$dir/mariadbd.pid"
   mkdir -p "$dir/data" "$dir/tmp"
+  # Its own tmpdir: with the shared /tmp, a concurrent install elsewhere on the machine made
+  # bootstrap fail ("Could not remove temporary table '/tmp/#sql-temptable-...'").
   if ! mariadb-install-db --no-defaults "${user_args[@]}" --datadir="$dir/data" \
-      --auth-root-authentication-method=socket --auth-root-socket-user="$socket_user" \
+      --tmpdir="$dir/tmp" --auth-root-authentication-method=socket --auth-root-socket-user="$socket_user" \
       --skip-test-db --skip-name-resolve >"$dir/install.log" 2>&1; then
     tail -n 25 "$dir/install.log" >&2
     die "mariadb-install-db failed (full log: $dir/install.log)"

@@ -511,7 +511,9 @@ TEST_F(MySqlStrategyTest, EscapingFollowsNoBackslashEscapes) {
   ASSERT_TRUE(session.ok()) << session.status().message();
   for (const char* mode : {"''", "'NO_BACKSLASH_ESCAPES'", "'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'"}) {
     ASSERT_TRUE(session->Execute(std::string("SET SESSION sql_mode = ") + mode, "mode").ok());
-    const std::string hostile = kHostilePassword;
+    // Not kHostilePassword itself: this SELECT reaches the general log, and other tests store
+    // that password in secrets (the leak scan would rightly find it there).
+    const std::string hostile = "q'v\"e`\\%_\xC3\xBC ;-- y') OR ('2'='2";
     Result<std::string> quoted = session->Quote(hostile);
     ASSERT_TRUE(quoted.ok());
     Result<std::vector<mysql::Session::Row>> rows =

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -42,7 +43,12 @@ std::string AwsCliPath() {
 }
 
 LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
-  dir_ = MakeTempDir("local_aws");
+  // Under ctest the logs are kept in the run's test output folder for the leak scan
+  // (tests/adversarial/leak_scan.py); the local Secrets Manager started below also journals
+  // every secret value there for it.
+  const char* output = std::getenv("SECRET_ROTATOR_TEST_OUTPUT_DIR");
+  keep_logs_ = output != nullptr && *output != '\0';
+  dir_ = keep_logs_ ? MakeTempDirIn(output, "local_aws") : MakeTempDir("local_aws");
 
   // The function must know the Secrets Manager port before the Lambda
   // service starts it, and Secrets Manager must know the Lambda service's
@@ -110,7 +116,17 @@ LocalAws::~LocalAws() {
   secrets_manager_.reset();
   lambda_.reset();
   std::error_code ignored;
-  if (std::getenv("KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir_, ignored);
+  if (std::getenv("KEEP_TEST_DIRS") != nullptr) return;
+  if (!keep_logs_) {
+    std::filesystem::remove_all(dir_, ignored);
+    return;
+  }
+  // Only the logs stay: the tests' own files (a file database, certificates) are no output.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ignored)) {
+    if (!(entry.is_regular_file(ignored) && entry.path().extension() == ".log")) {
+      std::filesystem::remove_all(entry.path(), ignored);
+    }
+  }
 }
 
 std::map<std::string, std::string> LocalAws::FunctionEnvironment() const {

@@ -90,6 +90,7 @@ class LocalAws {
 
   LocalAwsOptions options_;
   std::string dir_;
+  bool keep_logs_ = false;
   std::string secrets_manager_url_;
   std::string lambda_url_;
   std::unique_ptr<http::Client> http_;

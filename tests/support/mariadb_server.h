@@ -97,7 +97,8 @@ std::vector<std::string> ConnectLines(const MariaDbServer& server, const std::st
 // A random 8-hex-digit suffix for names no other test uses.
 std::string RandomSuffix();
 
-// A fixture connected to the server as its admin user. It skips the test
+// A fixture connected to the server as its admin user (its statements are not written to
+// the general log: sql_log_off). It skips the test
 // when the run has no MariaDB fixture at all, and fails it when the fixture
 // should be there but is not. Subclasses that override SetUp() call this one
 // first and stop if it skipped or failed (IsSkipped() / HasFatalFailure()).

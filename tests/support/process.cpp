@@ -76,7 +76,12 @@ int ExitCode(int status) {
 }  // namespace
 
 std::string MakeTempDir(const std::string& prefix) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "_XXXXXX")).string();
+  return MakeTempDirIn(std::filesystem::temp_directory_path().string(), prefix);
+}
+
+std::string MakeTempDirIn(const std::string& parent, const std::string& prefix) {
+  std::filesystem::create_directories(parent);
+  std::string pattern = (std::filesystem::path(parent) / (prefix + "_XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return pattern;
 }

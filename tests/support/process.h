@@ -48,6 +48,8 @@ class BackgroundProcess {
 
 // A new empty directory under the system temp dir, named after `prefix`.
 std::string MakeTempDir(const std::string& prefix);
+// A new empty directory in `parent` (created if missing), named after `prefix`.
+std::string MakeTempDirIn(const std::string& parent, const std::string& prefix);
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& contents);
 // The KEY=VALUE lines of a file such as the server.env that

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "app/config.h"
+#include "aws/ca_trust.h"
 #include "aws/config.h"
 #include "aws/secrets_manager.h"
 #include "base/env.h"
@@ -126,7 +127,8 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   if (!aws_config.ok()) return aws_config.status();
   Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment(ExecutableDir());
   if (!rotation_config.ok()) return rotation_config.status();
-  Result<std::unique_ptr<http::Client>> http = http::NewClient();
+  Result<std::unique_ptr<http::Client>> http =
+      http::NewClient(aws::SecretsManagerHttpOptions(*aws_config));
   if (!http.ok()) return http.status();
   Function function;
   function.secrets =
@@ -164,7 +166,8 @@ int RunLocal(const CommandLine& command, const strategies::StrategyRegistry& eng
 }
 
 int RunLambda(const std::string& api_address, const strategies::StrategyRegistry& engines) {
-  Result<std::unique_ptr<http::Client>> runtime_http = http::NewClient();
+  Result<std::unique_ptr<http::Client>> runtime_http =
+      http::NewClient(runtime::RuntimeApiClientOptions());
   if (!runtime_http.ok()) {
     Log(LogLevel::kFatal, {}, "cannot start: " + runtime_http.status().message());
     return kExitFailure;
@@ -210,7 +213,8 @@ int BootstrapMain(int argc, char** argv, const strategies::StrategyRegistry& eng
       std::cerr << "bootstrap: " << log_config.status().message() << '\n';
       return kExitUsage;
     }
-    Result<std::unique_ptr<http::Client>> http = http::NewClient();
+    Result<std::unique_ptr<http::Client>> http =
+        http::NewClient(runtime::RuntimeApiClientOptions());
     if (http.ok()) {
       (void)runtime::ReportInitError(**http, *api_address, "Runtime.ConfigurationError",
                                      log_config.status().message());

@@ -138,8 +138,9 @@ Status TransferError(CURLcode code, const char* detail, const std::string& what,
                     what + ": cannot load the CA bundle: " + reason);
     case CURLE_URL_MALFORMAT:
       return Status(StatusCode::kInvalidArgument, "InvalidUrl", what + ": " + reason);
+    case CURLE_FILESIZE_EXCEEDED:
     case CURLE_WRITE_ERROR:
-      if (transfer.too_large) {
+      if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
         return Status(StatusCode::kUnavailable, "ConnectionError",
                       what + ": the response is larger than " +
                           std::to_string(kMaxBodyBytes / (1024 * 1024)) +
@@ -225,14 +226,20 @@ class CurlClient final : public Client {
     set(curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
     set(curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L));
     set(curl_easy_setopt(easy, CURLOPT_VERBOSE, 0L));  // never on: it would print bodies
-    // No signals: the threaded resolver bounds name resolution instead.
+    // No signals: the threaded resolver bounds name resolution instead. When
+    // a resolution times out, its thread is left to finish on its own
+    // (getaddrinfo cannot be cancelled) rather than waited for, which would
+    // hold the call past its deadline for as long as the resolver takes.
     set(curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L));
+    set(curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L));
     set(curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L));
     set(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, detail));
     set(curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count())));
     set(curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                          static_cast<long>(request.connect_timeout.count())));
     set(curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers));
+    // A Content-Length beyond the limit fails before any of the body is read.
+    set(curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxBodyBytes)));
     set(curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody));
     set(curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer));
     set(curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader));

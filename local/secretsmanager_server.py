@@ -791,6 +791,11 @@ class Handler(BaseHTTPRequestHandler):
         except sigv4_verify.SigV4Error as exc:
             raise ServiceError(exc.error_type, exc.message) from None
         fault = self.server.controls.take_fault(operation)
+        if fault is not None and "stall" in fault:
+            # A slow or hung service: wait, then answer as usual (a client
+            # that gave up meanwhile gets nothing).
+            time.sleep(min(float(fault["stall"]), 600.0))
+            fault = None
         if fault is not None:
             if fault.get("close"):
                 raise ConnectionClosed()

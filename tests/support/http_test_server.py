@@ -13,6 +13,11 @@ Routes (GET or POST):
   /truncated         Content-Length 100, 10 bytes, close
   /garbage           a line that is not HTTP, then close
   /connections       200, the number of connections accepted so far
+Hostile answers (each streams at most 64 MiB or 60 s, then closes):
+  /chunk-overflow    chunked: a 1-byte chunk, then chunk size FFFFFFFFFFFFFFFF and data
+  /huge-chunk        chunked: chunk size 7FFFFFFFFFFFFFFF and data
+  /huge-length       Content-Length 9223372036854775807 and data
+  /drip              Content-Length 100000, then one byte every 200 ms
 """
 import argparse
 import json
@@ -27,6 +32,24 @@ import urllib.parse
 
 CONNECTIONS = 0
 LOCK = threading.Lock()
+STREAM_LIMIT_BYTES = 64 * 1024 * 1024
+STREAM_LIMIT_SECONDS = 60
+
+
+def stream(out, head: bytes, block: bytes, pause: float = 0.0) -> None:
+    """Write `head`, then `block` again and again until a limit or the client goes away."""
+    started = time.monotonic()
+    sent = 0
+    try:
+        out.write(head)
+        while sent < STREAM_LIMIT_BYTES and time.monotonic() - started < STREAM_LIMIT_SECONDS:
+            out.write(block)
+            out.flush()
+            sent += len(block)
+            if pause:
+                time.sleep(pause)
+    except OSError:
+        pass  # the client gave up, as it should
 
 
 def response(status: str, body: bytes, headers=()) -> bytes:
@@ -86,6 +109,16 @@ class Handler(socketserver.StreamRequestHandler):
             return False
         elif path == "/garbage":
             out.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+            return False
+        elif path in ("/chunk-overflow", "/huge-chunk", "/huge-length"):
+            head = {"/chunk-overflow": b"Transfer-Encoding: chunked\r\n\r\n1\r\nA\r\n"
+                                       b"FFFFFFFFFFFFFFFF\r\n",
+                    "/huge-chunk": b"Transfer-Encoding: chunked\r\n\r\n7FFFFFFFFFFFFFFF\r\n",
+                    "/huge-length": b"Content-Length: 9223372036854775807\r\n\r\n"}[path]
+            stream(out, b"HTTP/1.1 200 OK\r\n" + head, b"A" * 65536)
+            return False
+        elif path == "/drip":
+            stream(out, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"{", 0.2)
             return False
         elif path == "/connections":
             out.write(response("200 OK", str(CONNECTIONS).encode()))

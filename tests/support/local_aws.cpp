@@ -70,6 +70,10 @@ LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
       "--timeout",   std::to_string(options_.timeout_seconds),
       "--region",    kLocalRegion};
   if (options_.clean_env) lambda_args.push_back("--clean-env");
+  if (!options_.deadline_header.empty()) {
+    lambda_args.push_back("--deadline-header");
+    lambda_args.push_back(options_.deadline_header);
+  }
   if (!options_.task_root.empty()) {
     lambda_args.push_back("--cwd");
     lambda_args.push_back(options_.task_root);

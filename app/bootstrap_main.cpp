@@ -49,6 +49,11 @@ Environment:
   AWS_SHARED_CREDENTIALS_FILE / AWS_PROFILE  credentials
   SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
                                          Secrets Manager endpoint override
+  AWS_CA_BUNDLE                          PEM file of the CAs trusted for Secrets Manager,
+                                         instead of Amazon's roots (*.amazonaws.com) or the
+                                         system's (SSL_CERT_FILE) for other endpoints
+  HTTPS_PROXY / https_proxy, ALL_PROXY, NO_PROXY
+                                         proxy for Secrets Manager, as curl reads them
   ROTATION_STRATEGY                      single-user (default) or alternating-users;
                                          a secret's "rotationStrategy" field wins
   PASSWORD_LENGTH (32), EXCLUDE_CHARACTERS (engine default), EXCLUDE_NUMBERS,

@@ -22,8 +22,8 @@ TEST(CaTrust, AwsEndpointsTrustOnlyTheAmazonRoots) {
   EXPECT_TRUE(options.proxy_from_environment);
   // Five roots: Amazon Root CA 1-4 and Starfield Services Root CA - G2.
   std::size_t certificates = 0;
-  for (std::size_t at = 0; (at = AmazonRootCas().find("-----BEGIN CERTIFICATE-----", at)) !=
-                           std::string_view::npos;
+  for (std::size_t at = 0;
+       (at = AmazonRootCas().find("-----BEGIN CERTIFICATE-----", at)) != std::string_view::npos;
        ++at) {
     ++certificates;
   }
@@ -34,8 +34,9 @@ TEST(CaTrust, AwsEndpointsTrustOnlyTheAmazonRoots) {
 }
 
 TEST(CaTrust, CustomEndpointsUseTheSystemStoreAndAwsCaBundleReplacesEverything) {
-  for (const char* url : {"https://127.0.0.1:8443", "https://secretsmanager.cn-north-1.amazonaws.com.cn",
-                          "https://vpce.example.com", "http://secretsmanager.us-east-1.amazonaws.com"}) {
+  for (const char* url :
+       {"https://127.0.0.1:8443", "https://secretsmanager.cn-north-1.amazonaws.com.cn",
+        "https://vpce.example.com", "http://secretsmanager.us-east-1.amazonaws.com"}) {
     const http::ClientOptions options = SecretsManagerHttpOptions(ConfigFor(url));
     EXPECT_TRUE(options.ca_pem.empty()) << url;
     EXPECT_TRUE(options.ca_file.empty()) << url;

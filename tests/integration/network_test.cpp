@@ -82,8 +82,8 @@ FunctionRun RunFunction(const std::string& dir, std::map<std::string, std::strin
                  {"AWS_SECRET_ACCESS_KEY", testing::kLocalSecretKey}};
   for (auto& [name, value] : env) options.env[name] = value;
   std::vector<std::string> argv = std::move(prefix);
-  argv.insert(argv.end(), {BOOTSTRAP_PATH, "--event", event, "--timeout",
-                           std::to_string(timeout_seconds)});
+  argv.insert(argv.end(),
+              {BOOTSTRAP_PATH, "--event", event, "--timeout", std::to_string(timeout_seconds)});
   const auto started = std::chrono::steady_clock::now();
   FunctionRun run;
   run.process = testing::RunProcess(argv, options);
@@ -101,7 +101,7 @@ std::string ErrorType(const FunctionRun& run) {
 std::string ErrorMessage(const FunctionRun& run) {
   const JsonValue* message = JsonMember(run.output, "errorMessage");
   return message != nullptr && message->is_string() ? message->get<std::string>()
-                                                     : run.process.out + run.process.err;
+                                                    : run.process.out + run.process.err;
 }
 
 class NetworkTest : public ::testing::Test {
@@ -151,8 +151,8 @@ TEST_F(NetworkTest, AHostileOrBrokenEndpointGivesABoundedClearError) {
 
 TEST_F(NetworkTest, ABlackholedEndpointTimesOutWithinTheDeadline) {
   Helper blackhole(dir_, "unresponsive_server", {"--mode", "tcp"});
-  const FunctionRun run = RunFunction(
-      dir_, {{"SECRETS_MANAGER_ENDPOINT", "https://127.0.0.1:" + blackhole.port()}}, 4);
+  const FunctionRun run =
+      RunFunction(dir_, {{"SECRETS_MANAGER_ENDPOINT", "https://127.0.0.1:" + blackhole.port()}}, 4);
   EXPECT_EQ(run.process.exit_code, 1) << run.process.out << run.process.err;
   EXPECT_EQ(ErrorType(run), "Timeout") << ErrorMessage(run);
   EXPECT_NE(ErrorMessage(run).find("DescribeSecret: the invocation's time ran out"),
@@ -197,12 +197,12 @@ TEST_F(NetworkTest, ACertificateForAnotherHostNameIsRefused) {
                                  "-out", tls + "/wrong.csr"})
                 .exit_code,
             0);
-  ASSERT_EQ(testing::RunProcess({"/usr/bin/openssl", "x509", "-req", "-in", tls + "/wrong.csr",
-                                 "-CA", tls + "/ca.pem", "-CAkey", tls + "/ca.key",
-                                 "-CAcreateserial", "-days", "1", "-extfile", tls + "/wrong.ext",
-                                 "-out", tls + "/wrong.pem"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      testing::RunProcess({"/usr/bin/openssl", "x509", "-req", "-in", tls + "/wrong.csr", "-CA",
+                           tls + "/ca.pem", "-CAkey", tls + "/ca.key", "-CAcreateserial", "-days",
+                           "1", "-extfile", tls + "/wrong.ext", "-out", tls + "/wrong.pem"})
+          .exit_code,
+      0);
   Helper server(dir_, "http_test_server",
                 {"--tls-cert", tls + "/wrong.pem", "--tls-key", tls + "/wrong.key"});
   for (const char* host : {"127.0.0.1", "localhost"}) {
@@ -266,11 +266,10 @@ TEST_F(LambdaNetworkTest, AwsCaBundleReplacesTheTrustStore) {
   const std::string arn = ca_maker.CreateSecret(
       "bundle", R"({"engine":"testdb","host":")" + db_ + R"(","username":"u","password":"pw"})");
   bool function_error = true;
-  const std::string response =
-      function.Invoke(R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" +
-                          ca_maker.VersionWithStage(arn, "AWSCURRENT") +
-                          R"(","Step":"createSecret"})",
-                      &function_error);
+  const std::string response = function.Invoke(
+      R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" +
+          ca_maker.VersionWithStage(arn, "AWSCURRENT") + R"(","Step":"createSecret"})",
+      &function_error);
   // TLS held: the function got as far as Secrets Manager's answer (rotation
   // is not enabled on this secret).
   EXPECT_TRUE(function_error);
@@ -279,10 +278,10 @@ TEST_F(LambdaNetworkTest, AwsCaBundleReplacesTheTrustStore) {
   options.function_env["SSL_CERT_FILE"] = tls + "/ca.pem";
   options.function_env["AWS_CA_BUNDLE"] = tls + "/other-ca.pem";
   LocalAws distrusting(options);
-  const std::string refused = distrusting.Invoke(
-      R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" + std::string(kToken) +
-          R"(","Step":"createSecret"})",
-      &function_error);
+  const std::string refused =
+      distrusting.Invoke(R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" +
+                             std::string(kToken) + R"(","Step":"createSecret"})",
+                         &function_error);
   EXPECT_TRUE(function_error);
   EXPECT_EQ(Parse(refused)["errorType"].get<std::string>(), "TlsError") << refused;
 }
@@ -301,8 +300,8 @@ TEST_F(LambdaNetworkTest, SecretsManagerGoesThroughTheProxyAndTheRuntimeApiNever
   ASSERT_EQ(rotated.exit_code, 0) << rotated.err << local_->FunctionLog();
   EXPECT_EQ(Changes(), 1);
   const std::string tunnels = testing::ReadFile(proxy_dir + "/tunnels.log");
-  const std::string sm_port = local_->secrets_manager_url().substr(
-      local_->secrets_manager_url().rfind(':') + 1);
+  const std::string sm_port =
+      local_->secrets_manager_url().substr(local_->secrets_manager_url().rfind(':') + 1);
   EXPECT_NE(tunnels.find("CONNECT 127.0.0.1:" + sm_port), std::string::npos) << tunnels;
   EXPECT_EQ(tunnels.find("GET "), std::string::npos) << tunnels;
   EXPECT_EQ(tunnels.find("POST "), std::string::npos) << tunnels;

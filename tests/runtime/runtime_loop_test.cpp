@@ -163,8 +163,8 @@ std::optional<std::chrono::milliseconds> HandlerTimeFor(const std::string& heade
 
 TEST_F(RuntimeLoopTest, ADeadlineOutOfRangeIsCappedAtFifteenMinutesNotExpired) {
   using std::chrono::minutes;
-  for (const char* header : {"9223372036854775807", "99999999999999999999",
-                             "-99999999999999999999", "4102444800000"}) {
+  for (const char* header :
+       {"9223372036854775807", "99999999999999999999", "-99999999999999999999", "4102444800000"}) {
     const std::optional<std::chrono::milliseconds> left = HandlerTimeFor(header, Options());
     ASSERT_TRUE(left.has_value()) << header;
     EXPECT_GT(*left, minutes(14)) << header;

@@ -5,9 +5,9 @@
 namespace secret_rotator::aws {
 
 // Defined in the file CMake generates from aws/amazon_root_cas.pem.
-extern const char kAmazonRootCasPem[];
+const char* AmazonRootCasPemText();
 
-std::string_view AmazonRootCas() { return kAmazonRootCasPem; }
+std::string_view AmazonRootCas() { return AmazonRootCasPemText(); }
 
 bool IsAwsDomain(std::string_view host) {
   if (host.empty() || host.front() == '[') return false;  // an IPv6 address

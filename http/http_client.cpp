@@ -143,8 +143,9 @@ Status TransferError(CURLcode code, const char* detail, const std::string& what,
       if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
         return Status(StatusCode::kUnavailable, "ConnectionError",
                       what + ": the response is larger than " +
-                          std::to_string(kMaxBodyBytes / (1024 * 1024)) + " MiB of body or " +
-                          std::to_string(kMaxHeaderBytes / 1024) + " KiB of headers");
+                          std::to_string(kMaxBodyBytes / (std::size_t{1024} * 1024)) +
+                          " MiB of body or " + std::to_string(kMaxHeaderBytes / 1024) +
+                          " KiB of headers");
       }
       break;
     case CURLE_OUT_OF_MEMORY:

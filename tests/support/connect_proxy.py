@@ -14,9 +14,9 @@ import ipaddress
 import os
 import select
 import socket
-import socketserver
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG_LOCK = threading.Lock()
 
@@ -30,35 +30,44 @@ def loopback(host: str) -> bool:
         return False
 
 
-class Handler(socketserver.StreamRequestHandler):
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (base-class name)
+        pass
+
     def log_line(self, line: str) -> None:
         with LOG_LOCK, open(self.server.log_path, "a", encoding="utf-8") as log:
             log.write(line + "\n")
 
-    def handle(self) -> None:
-        request_line = self.rfile.readline(8192).decode("latin-1").strip()
-        while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
-            pass  # the request's headers
-        if not request_line:
-            return
-        self.log_line(request_line.rsplit(" ", 1)[0])
-        method, _, target = request_line.partition(" ")
-        target = target.rsplit(" ", 1)[0]
-        if method != "CONNECT":
-            self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-            return
-        host, _, port = target.rpartition(":")
+    def refuse(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.close_connection = True
+
+    def do_plain(self) -> None:
+        self.log_line(f"{self.command} {self.path}")
+        self.refuse(502)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_plain
+
+    def do_CONNECT(self) -> None:
+        self.log_line(f"CONNECT {self.path}")
+        host, _, port = self.path.rpartition(":")
         if not loopback(host) or not port.isdigit():
-            self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            self.refuse(403)
             return
         try:
             upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
         except OSError:
-            self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            self.refuse(502)
             return
-        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.send_response(200, "Connection established")
+        self.end_headers()
         self.wfile.flush()
         self.relay(self.connection, upstream)
+        self.close_connection = True
 
     @staticmethod
     def relay(client: socket.socket, upstream: socket.socket) -> None:
@@ -75,9 +84,8 @@ class Handler(socketserver.StreamRequestHandler):
                     (upstream if source is client else client).sendall(data)
 
 
-class Server(socketserver.ThreadingTCPServer):
+class Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
 
 
 def main() -> int:

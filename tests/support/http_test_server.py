@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A raw HTTP/1.1 server on 127.0.0.1 for testing the HTTP client's edge cases.
+"""An HTTP/1.1 server on 127.0.0.1 for testing the HTTP client's edge cases: http.server reads
+the requests, and the answers are written byte by byte, broken and hostile ones included.
 
 Usage: http_test_server.py --port-file FILE [--tls-cert PEM --tls-key PEM]
 
@@ -22,13 +23,12 @@ Hostile answers (each streams at most 64 MiB or 60 s, then closes):
 import argparse
 import json
 import os
-import socket
-import socketserver
 import ssl
 import sys
 import threading
 import time
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CONNECTIONS = 0
 LOCK = threading.Lock()
@@ -57,27 +57,29 @@ def response(status: str, body: bytes, headers=()) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-class Handler(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
+class Handler(BaseHTTPRequestHandler):
+    """http.server parses each request; the answers are written as raw bytes, broken ones
+    included."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
         global CONNECTIONS
+        super().setup()
         with LOCK:
             CONNECTIONS += 1
-        while True:
-            request_line = self.rfile.readline()
-            if not request_line:
-                return
-            method, target, _ = request_line.decode("latin-1").split(" ", 2)
-            headers = {}
-            while True:
-                line = self.rfile.readline().decode("latin-1")
-                if line in ("\r\n", "\n", ""):
-                    break
-                name, value = line.split(":", 1)
-                headers[name.strip()] = value.strip()
-            length = int(headers.get("Content-Length", "0"))
-            body = self.rfile.read(length) if length else b""
-            if not self.respond(method, target, headers, body):
-                return
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (base-class name)
+        pass
+
+    def do_any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name: value for name, value in self.headers.items()}
+        if not self.respond(self.command, self.path, headers, body):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
 
     def respond(self, method, target, headers, body) -> bool:
         """Writes the answer; returns False when the connection must close."""
@@ -128,9 +130,8 @@ class Handler(socketserver.StreamRequestHandler):
         return True
 
 
-class Server(socketserver.ThreadingTCPServer):
+class Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
 
 
 def main() -> int:

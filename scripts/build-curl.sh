@@ -46,12 +46,14 @@ configure_flags=(
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
 
 # The source version apt would fetch now.
-dsc=$(cd /tmp && apt-get source --print-uris curl 2>/dev/null | awk '$2 ~ /\.dsc$/ {print $2}' | head -n 1)
+dsc=$(cd /tmp && apt-get source --print-uris curl 2>/dev/null | awk '$2 ~ /\.dsc$/ {print $2}' |
+  head -n 1 || true)
 version=${dsc#curl_}
 version=${version%.dsc}
 if [ -z "$version" ]; then
   # Offline or no deb-src line: a build made earlier still serves.
-  found=$(find "$cache" -maxdepth 1 -name "curl-*-$flags_hash" -type d 2>/dev/null | sort -V | tail -n 1)
+  found=$(find "$cache" -maxdepth 1 -name "curl-*-$flags_hash" -type d 2>/dev/null | sort -V |
+    tail -n 1 || true)
   if [ -n "$found" ] && [ -f "$found/lib/libcurl.a" ]; then
     echo "build-curl.sh: apt-get source curl is not available; using the cached $found" >&2
     echo "$found"

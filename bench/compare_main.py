@@ -6,12 +6,15 @@ Builds both as Release Lambda packages (this tree in build-release/, the baselin
 unzips both, and measures them interleaved, run by run, so that the machine's load falls on both
 alike:
 
-  - start to first /next: bench/start_to_first_next.py's measurement, RUNS times each;
+  - start to first /next: bench/start_to_first_next.py's measurement, RUNS times each, with
+    the CPU time the process used until then (/proc/PID/task/*/schedstat), which unlike the wall
+    time does not grow with the machine's load;
   - first invocation (cold): the local Lambda service starts a fresh function process for one
     createSecret event whose calls go to the local Secrets Manager over HTTPS (DescribeSecret and
     two GetSecretValue, the first TLS handshake included); the figure is the Lambda service's
     duration of that invocation, from just before it starts the process until the response is
-    posted; RUNS times each, the function process killed between runs. What the function trusts
+    posted, and the CPU time the function process used until then; RUNS times each, the function
+    process killed between runs. What the function trusts
     is what it would load for a real AWS endpoint:
       baseline:  SSL_CERT_FILE = Debian's whole CA bundle + the test CA (it loads the system store
                  for every endpoint);
@@ -32,6 +35,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -43,9 +47,7 @@ from typing import Any
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, os.path.join(REPO_ROOT, "local"))
-sys.path.insert(0, BENCH_DIR)
 import stack  # noqa: E402  (local/stack.py)
-import start_to_first_next  # noqa: E402  (bench/start_to_first_next.py)
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PENDING_TOKEN = "bench0000-1111-2222-3333-444444444444"
@@ -93,6 +95,48 @@ def export_baseline(ref: str, source: str) -> str:
     return commit
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time the process `pid` has used so far, all its threads, in ms (from
+    /proc/PID/task/*/schedstat, in nanoseconds: unlike wall time, it does not grow with the
+    machine's load)."""
+    total = 0
+    task_dir = f"/proc/{pid}/task"
+    for task in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, task, "schedstat"), encoding="utf-8") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended meanwhile
+    return total / 1e6
+
+
+def measure_start(bootstrap: str, env_base: dict[str, str]) -> tuple[float, float]:
+    """As start_to_first_next.measure_once, plus the process's CPU time at that moment:
+    (wall ms, CPU ms) from spawn to the request line of its first /next."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    env = dict(env_base, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{listener.getsockname()[1]}")
+    start = time.perf_counter_ns()
+    pid = os.posix_spawn(bootstrap, [bootstrap], env)
+    connection, _ = listener.accept()
+    data = b""
+    while b"\r\n" not in data:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    wall = (time.perf_counter_ns() - start) / 1e6
+    cpu = cpu_ms(pid)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    connection.close()
+    listener.close()
+    if not data.startswith(b"GET /2018-06-01/runtime/invocation/next"):
+        raise stack.StackError(f"unexpected first request: {data[:80]!r}")
+    return wall, cpu
+
+
 def concatenate(output: str, *files: str) -> str:
     with open(output, "w", encoding="utf-8") as out:
         for path in files:
@@ -130,9 +174,10 @@ class ColdInvoker:
                                        f"{stack.tail(self.aws.function_log)}")
             return body
 
-    def measure(self) -> float:
+    def measure(self) -> tuple[float, float]:
         """One cold invocation: process start until its response was posted, in ms (the Lambda
-        service's duration of an invocation that had to start the function process)."""
+        service's duration of an invocation that had to start the function process), and the
+        CPU time the function process used for it (it then waits in /next)."""
         pid = self.aws.stats().get("childPid")
         if pid:
             os.kill(pid, signal.SIGKILL)
@@ -145,7 +190,7 @@ class ColdInvoker:
         stats = self.aws.stats()
         if stats["starts"] != starts + 1:
             raise stack.StackError("the measured invocation did not start the function process")
-        return stats["invocations"][-1]["durationMs"]
+        return stats["invocations"][-1]["durationMs"], cpu_ms(stats["childPid"])
 
     def stop(self) -> None:
         self.aws.stop()
@@ -221,11 +266,14 @@ def main(argv: list[str]) -> int:
         env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKID",
                "AWS_SECRET_ACCESS_KEY": "bench", "SECRETS_MANAGER_ENDPOINT": "http://127.0.0.1:9"}
         starts: dict[str, list[float]] = {"baseline": [], "current": []}
+        start_cpu: dict[str, list[float]] = {"baseline": [], "current": []}
         for name in starts:
-            start_to_first_next.measure_once(bootstraps[name], env)  # warm the page cache
+            measure_start(bootstraps[name], env)  # warm the page cache
         for _ in range(args.runs):
             for name in starts:
-                starts[name].append(start_to_first_next.measure_once(bootstraps[name], env))
+                wall, cpu = measure_start(bootstraps[name], env)
+                starts[name].append(wall)
+                start_cpu[name].append(cpu)
 
         log(f"first invocation (cold, HTTPS): {args.runs} runs each, interleaved")
         for name, trusted in trust.items():
@@ -233,11 +281,14 @@ def main(argv: list[str]) -> int:
             invokers.append(ColdInvoker(os.path.join(work_dir, f"cold-{len(invokers)}"), binary,
                                         tls_dir, trusted))
         firsts: dict[str, list[float]] = {name: [] for name in trust}
+        first_cpu: dict[str, list[float]] = {name: [] for name in trust}
         for invoker in invokers:
             invoker.measure()  # warm the page cache
         for _ in range(args.runs):
             for name, invoker in zip(trust, invokers):
-                firsts[name].append(invoker.measure())
+                wall, cpu = invoker.measure()
+                firsts[name].append(wall)
+                first_cpu[name].append(cpu)
         for invoker in invokers:
             invoker.stop()
         invokers.clear()
@@ -268,6 +319,15 @@ def main(argv: list[str]) -> int:
             f"| the same, this tree trusting the whole system store (a custom endpoint) | "
             f"{summary(firsts['baseline'])} | {summary(firsts['current, system store'])} | "
             f"×{ratio(firsts, 'current, system store'):.2f} | | |",
+            f"| CPU time of the function process, start to first `/next`, ms | "
+            f"{summary(start_cpu['baseline'])} | {summary(start_cpu['current'])} | "
+            f"×{ratio(start_cpu):.2f} | | |",
+            f"| CPU time of the function process, cold first invocation, ms | "
+            f"{summary(first_cpu['baseline'])} | {summary(first_cpu['current'])} | "
+            f"×{ratio(first_cpu):.2f} | | |",
+            f"| the same, this tree trusting the whole system store | "
+            f"{summary(first_cpu['baseline'])} | {summary(first_cpu['current, system store'])} | "
+            f"×{ratio(first_cpu, 'current, system store'):.2f} | | |",
             f"| peak RSS after 1 + {args.rotations} whole TLS rotations, MiB | "
             f"{rss['baseline']:.1f} | {rss['current']:.1f} | "
             f"×{rss['current'] / rss['baseline']:.2f} | ≤ {RSS_GOAL_MIB:g} MiB | "

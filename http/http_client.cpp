@@ -188,7 +188,9 @@ class CurlClient final : public Client {
                       "header '" + header.name + "' has a line break or a colon in its name");
       }
       if (EqualsIgnoreCase(header.name, "Content-Length")) continue;  // libcurl sets it
-      if (!add_header(header.name + ": " + header.value)) {
+      // libcurl reads "Name:" as "remove Name"; "Name;" sends it with no value.
+      if (!add_header(header.value.empty() ? header.name + ";"
+                                           : header.name + ": " + header.value)) {
         return Status(StatusCode::kInternal, "HttpError", "out of memory");
       }
     }
@@ -196,13 +198,14 @@ class CurlClient final : public Client {
 
     Response response;
     Transfer transfer{easy_.get(), &response, 0, false};
-    std::array<char, CURL_ERROR_SIZE> detail{};
+    error_buffer_.fill('\0');
     const bool https = shown_url->starts_with("https:");
-    Status configured = Configure(request, https, headers.get(), transfer, detail.data());
+    Status configured = Configure(request, https, headers.get(), transfer);
     if (!configured.ok()) return configured.WithContext(what);
 
     const CURLcode code = curl_easy_perform(easy_.get());
-    if (code != CURLE_OK) return TransferError(code, detail.data(), what, transfer);
+    ForgetRequest();
+    if (code != CURLE_OK) return TransferError(code, error_buffer_.data(), what, transfer);
     curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &response.status);
     curl_header* previous = nullptr;
     while (curl_header* header = curl_easy_nextheader(easy_.get(), CURLH_HEADER, -1, previous)) {
@@ -213,10 +216,19 @@ class CurlClient final : public Client {
   }
 
  private:
+  // Drops the handle's pointers into this request's buffers (headers, body,
+  // callback data), which die when Send() returns; the handle outlives them.
+  void ForgetRequest() {
+    CURL* easy = easy_.get();
+    (void)curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
+    (void)curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);
+    (void)curl_easy_setopt(easy, CURLOPT_WRITEDATA, nullptr);
+    (void)curl_easy_setopt(easy, CURLOPT_HEADERDATA, nullptr);
+  }
+
   // Sets every option of the next transfer anew (curl_easy_reset keeps the
   // connection, TLS session and DNS caches).
-  Status Configure(const Request& request, bool https, curl_slist* headers, Transfer& transfer,
-                   char* detail) {
+  Status Configure(const Request& request, bool https, curl_slist* headers, Transfer& transfer) {
     CURL* easy = easy_.get();
     curl_easy_reset(easy);
     bool ok = true;
@@ -233,7 +245,7 @@ class CurlClient final : public Client {
     set(curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L));
     set(curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L));
     set(curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L));
-    set(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, detail));
+    set(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_.data()));
     set(curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count())));
     set(curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                          static_cast<long>(request.connect_timeout.count())));
@@ -293,6 +305,10 @@ class CurlClient final : public Client {
     return Status::Ok();
   }
 
+  // libcurl writes its error text here, and may do so whenever it touches a
+  // connection, so the buffer lives as long as the handle (declared first,
+  // destroyed after it).
+  std::array<char, CURL_ERROR_SIZE> error_buffer_{};
   CurlEasy easy_;
   ClientOptions options_;
   std::optional<std::string> system_bundle_;

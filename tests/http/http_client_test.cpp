@@ -1,4 +1,4 @@
-// The HTTP client against a raw local server: framing (Content-Length,
+// The libcurl client against a local edge-case server: framing (Content-Length,
 // chunked, close-delimited, interim 1xx), connection reuse, deadlines, broken
 // responses, and TLS verification with a throwaway CA.
 #include "http/http_client.h"

@@ -59,7 +59,12 @@ Environment:
   PASSWORD_LENGTH (32), EXCLUDE_CHARACTERS (engine default), EXCLUDE_NUMBERS,
   EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE,
   REQUIRE_EACH_INCLUDED_TYPE (true)      new password policy
-  DB_TLS_MODE                            verify-full (default), verify-ca, require, disable
+  DB_TLS_MODE                            verify-full (default), verify-ca, require, disable:
+                                         the floor; a secret's "ssl": true may raise it
+  DB_TLS_ALLOW_SECRET_DOWNGRADE          true: a secret's "ssl": false turns TLS off
+                                         (default false: it is ignored)
+  DB_ALLOW_CLEARTEXT_AUTH                true: MySQL's mysql_clear_password and dialog
+                                         plugins may be used, over TLS only (default false)
   DB_TLS_CA_FILE                         PEM bundle of trusted database CAs (default:
                                          the package's db-ca-bundle.pem, else the system's)
   PASSWORD_ENCRYPTION                    PostgreSQL: scram-sha-256 or md5

@@ -110,6 +110,13 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment(const std::string&
     if (!parsed.ok()) return parsed.status();
     strategy.tls_mode = *parsed;
   }
+  if (Status s = ReadBool("DB_TLS_ALLOW_SECRET_DOWNGRADE", &strategy.allow_secret_tls_downgrade);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = ReadBool("DB_ALLOW_CLEARTEXT_AUTH", &strategy.allow_cleartext_auth); !s.ok()) {
+    return s;
+  }
   if (auto ca_file = GetEnv("DB_TLS_CA_FILE"); ca_file && !ca_file->empty()) {
     if (!IsReadableFile(*ca_file)) {
       return ConfigurationError("DB_TLS_CA_FILE '" + *ca_file + "' is not a readable file");

@@ -12,6 +12,7 @@ namespace secret_rotator::handler {
 using aws::kAwsCurrent;
 using aws::kAwsPending;
 using aws::kAwsPrevious;
+using strategies::AlternateUsername;
 using strategies::DbCredentials;
 using strategies::RotationKind;
 
@@ -45,14 +46,20 @@ std::string StageWhat(const std::string& arn, const char* stage) {
   return std::string("the ") + stage + " version of secret " + arn;
 }
 
-}  // namespace
-
-std::string AlternateUsername(std::string_view username) {
-  if (username.size() > kCloneSuffix.size() && username.ends_with(kCloneSuffix)) {
-    return std::string(username.substr(0, username.size() - kCloneSuffix.size()));
-  }
-  return std::string(username) + std::string(kCloneSuffix);
+// What to do when the AWSPENDING version does not fit AWSCURRENT: it is most
+// often left over from an earlier rotation that failed, perhaps under
+// another strategy, and every retry fails the same way until it is removed.
+std::string LeftoverPendingHint(const std::string& arn, const std::string& token) {
+  return ". If this AWSPENDING version is left over from an earlier rotation (for example "
+         "before a change of rotation strategy), end that rotation: aws secretsmanager "
+         "cancel-rotate-secret --secret-id " +
+         arn +
+         ", or remove the label: aws secretsmanager update-secret-version-stage --secret-id " +
+         arn + " --version-stage AWSPENDING --remove-from-version-id " + token +
+         "; then rotate again";
 }
+
+}  // namespace
 
 RotationHandler::RotationHandler(aws::SecretsManager& secrets,
                                  const strategies::StrategyRegistry& engines, RotationConfig config)
@@ -176,9 +183,11 @@ Result<std::string> RotationHandler::CreateSecret(const StepContext& context) {
   Result<RotationKind> kind = ResolveKind(current->document, config_.default_kind);
   if (!kind.ok()) return kind.status();
   if (*kind == RotationKind::kAlternatingUsers) {
-    if (Result<std::string> master = MasterArn(current->document); !master.ok()) {
-      return master.status();
-    }
+    // Every check of the admin happens before anything changes.
+    Result<std::string> master = MasterArn(current->document);
+    if (!master.ok()) return master.status();
+    Result<DbCredentials> admin = LoadAdmin(context, current->credentials, *master);
+    if (!admin.ok()) return admin.status();
   }
 
   Result<aws::SecretValue> existing =
@@ -238,31 +247,38 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
                         "the AWSPENDING version names engine/host/port " + next.engine + " " +
                             next.host + ":" + std::to_string(next.port) + " but AWSCURRENT names " +
                             now.engine + " " + now.host + ":" + std::to_string(now.port) +
-                            "; refusing to change another server");
+                            "; refusing to change another server" +
+                            LeftoverPendingHint(context.arn(), context.token()));
   }
   if (*kind == RotationKind::kSingleUser &&
       (now.username != next.username || now.dbname != next.dbname)) {
     return Precondition("CredentialsMismatch",
                         "single-user rotation: the AWSPENDING version names user '" +
                             next.username + "' but AWSCURRENT names '" + now.username +
-                            "' (or another dbname); refusing to change another user");
+                            "' (or another dbname); refusing to change another user" +
+                            LeftoverPendingHint(context.arn(), context.token()));
   }
   if (*kind == RotationKind::kAlternatingUsers &&
       next.username != AlternateUsername(now.username)) {
     return Precondition("CredentialsMismatch",
                         "alternating-users rotation: the AWSPENDING user must be '" +
-                            AlternateUsername(now.username) + "', not '" + next.username + "'");
+                            AlternateUsername(now.username) + "', not '" + next.username + "'" +
+                            LeftoverPendingHint(context.arn(), context.token()));
   }
 
   // AWSPREVIOUS helps single-user rotation recover from a half-finished
-  // earlier rotation; it is used only when it names the same user.
+  // earlier rotation, and shows alternating users which account an earlier
+  // rotation left; it is used only on the same server (and, single user,
+  // for the same user).
   std::optional<LoadedVersion> previous;
-  if (*kind == RotationKind::kSingleUser) {
+  {
     Result<LoadedVersion> loaded =
         LoadVersion(secrets_, engines_, {context.arn(), std::nullopt, kAwsPrevious},
                     StageWhat(context.arn(), kAwsPrevious), context.deadline);
     if (loaded.ok() && loaded->credentials.host == next.host &&
-        loaded->credentials.port == next.port && loaded->credentials.username == next.username) {
+        loaded->credentials.port == next.port &&
+        (*kind == RotationKind::kAlternatingUsers ||
+         loaded->credentials.username == next.username)) {
       previous = std::move(loaded).value();
     } else if (!loaded.ok() && !loaded.status().Is(aws::kResourceNotFound)) {
       Log(LogLevel::kWarn, {context.request_id, context.event.secret_id, "setSecret"},
@@ -270,33 +286,60 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
     }
   }
 
-  std::optional<LoadedVersion> admin;
+  std::optional<DbCredentials> admin;
   if (*kind == RotationKind::kAlternatingUsers) {
     Result<std::string> master_arn = MasterArn(current->document);
     if (!master_arn.ok()) return master_arn.status();
-    Result<LoadedVersion> loaded = LoadVersion(
-        secrets_, engines_, {*master_arn, std::nullopt, kAwsCurrent},
-        "the AWSCURRENT version of the masterarn secret " + *master_arn, context.deadline);
+    Result<DbCredentials> loaded = LoadAdmin(context, now, *master_arn);
     if (!loaded.ok()) return loaded.status();
-    if (loaded->credentials.host != now.host || loaded->credentials.port != now.port) {
-      return Precondition("CredentialsMismatch",
-                          "the masterarn secret names " + loaded->credentials.host + ":" +
-                              std::to_string(loaded->credentials.port) + " but the secret names " +
-                              now.host + ":" + std::to_string(now.port));
-    }
     admin = std::move(loaded).value();
   }
 
   const strategies::EngineEntry* engine = engines_.Find(now.engine);
   std::unique_ptr<strategies::Strategy> strategy = engine->make(*kind, config_.strategy);
-  Status set = strategy->SetSecret({now, next, previous ? &previous->credentials : nullptr,
-                                    admin ? &admin->credentials : nullptr},
-                                   context.deadline);
-  if (!set.ok()) return set;
-  return "the database accepts the AWSPENDING credentials of " + strategies::Describe(next);
+  Result<strategies::Warnings> set = strategy->SetSecret(
+      {now, next, previous ? &previous->credentials : nullptr, admin ? &*admin : nullptr},
+      context.deadline);
+  if (!set.ok()) return set.status();
+  std::string outcome =
+      "the database accepts the AWSPENDING credentials of " + strategies::Describe(next);
+  for (const std::string& warning : *set) {
+    Log(LogLevel::kWarn, {context.request_id, context.event.secret_id, "setSecret"}, warning);
+    outcome += "; warning: " + warning;
+  }
+  return outcome;
 }
 
-Result<std::string> RotationHandler::TestSecret(const StepContext& context) {
+Result<DbCredentials> RotationHandler::LoadAdmin(const StepContext& context,
+                                                 const DbCredentials& current,
+                                                 const std::string& master_arn) {
+  const aws::SecretDescription& secret = context.description;
+  if (master_arn == secret.arn || master_arn == secret.name ||
+      master_arn == context.event.secret_id) {
+    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+                  "the masterarn field of secret " + secret.arn +
+                      " names the secret itself; it must name the secret of a separate admin user "
+                      "that can create and alter users");
+  }
+  Result<LoadedVersion> loaded =
+      LoadVersion(secrets_, engines_, {master_arn, std::nullopt, kAwsCurrent},
+                  "the AWSCURRENT version of the masterarn secret " + master_arn, context.deadline);
+  if (!loaded.ok()) return loaded.status();
+  const DbCredentials& admin = loaded->credentials;
+  if (admin.host != current.host || admin.port != current.port) {
+    return Precondition("CredentialsMismatch", "the masterarn secret names " + admin.host + ":" +
+                                                   std::to_string(admin.port) +
+                                                   " but the secret names " + current.host + ":" +
+                                                   std::to_string(current.port));
+  }
+  if (Status separate = strategies::CheckAdminIsNotRotated(admin.username, current.username);
+      !separate.ok()) {
+    return separate;
+  }
+  return std::move(loaded).value().credentials;
+}
+
+Result<DbCredentials> RotationHandler::LogInWithPending(const StepContext& context) {
   Result<LoadedVersion> pending =
       LoadVersion(secrets_, engines_, {context.arn(), context.token(), kAwsPending},
                   PendingWhat(context.arn(), context.token()), context.deadline);
@@ -306,13 +349,28 @@ Result<std::string> RotationHandler::TestSecret(const StepContext& context) {
   if (!kind.ok()) return kind.status();
   const strategies::EngineEntry* engine = engines_.Find(pending->credentials.engine);
   std::unique_ptr<strategies::Strategy> strategy = engine->make(*kind, config_.strategy);
-  Status tested = strategy->TestSecret(pending->credentials, context.deadline);
-  if (!tested.ok()) return tested;
-  return "logged in with the AWSPENDING credentials of " +
-         strategies::Describe(pending->credentials);
+  if (Status tested = strategy->TestSecret(pending->credentials, context.deadline); !tested.ok()) {
+    return tested;
+  }
+  return std::move(pending).value().credentials;
+}
+
+Result<std::string> RotationHandler::TestSecret(const StepContext& context) {
+  Result<DbCredentials> pending = LogInWithPending(context);
+  if (!pending.ok()) return pending.status();
+  return "logged in with the AWSPENDING credentials of " + strategies::Describe(*pending);
 }
 
 Result<std::string> RotationHandler::FinishSecret(const StepContext& context) {
+  // AWSCURRENT moves only to credentials that log in: finishSecret may come
+  // without a successful setSecret (a replayed or manual invocation).
+  if (Result<DbCredentials> pending = LogInWithPending(context); !pending.ok()) {
+    return pending.status().WithContext("refusing to move AWSCURRENT to version " +
+                                        context.token() +
+                                        ", whose credentials do not log in (has setSecret run "
+                                        "for it?)");
+  }
+
   const std::optional<std::string> holder = context.description.VersionWithStage(kAwsCurrent);
   aws::UpdateSecretVersionStageRequest request{context.arn(), kAwsCurrent, context.token(), holder};
   Status moved = secrets_.UpdateSecretVersionStage(request, context.deadline);

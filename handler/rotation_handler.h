@@ -37,12 +37,6 @@ struct RotationConfig {
   strategies::StrategyConfig strategy;
 };
 
-// The suffix of the second user in the alternating-users strategy.
-inline constexpr std::string_view kCloneSuffix = "_clone";
-
-// "alice" -> "alice_clone", "alice_clone" -> "alice".
-std::string AlternateUsername(std::string_view username);
-
 class RotationHandler {
  public:
   // `secrets` and `engines` must outlive the handler.
@@ -66,6 +60,17 @@ class RotationHandler {
   Result<std::string> SetSecret(const StepContext& context);
   Result<std::string> TestSecret(const StepContext& context);
   Result<std::string> FinishSecret(const StepContext& context);
+
+  // Logs in with the token's AWSPENDING credentials (testSecret, and
+  // finishSecret before it moves AWSCURRENT); returns them.
+  Result<strategies::DbCredentials> LogInWithPending(const StepContext& context);
+
+  // The masterarn secret's AWSCURRENT credentials for alternating users,
+  // checked against `current` (of secret `arn`): not the secret itself, the
+  // same host and port, not the rotated user or its alternate.
+  Result<strategies::DbCredentials> LoadAdmin(const StepContext& context,
+                                              const strategies::DbCredentials& current,
+                                              const std::string& master_arn);
 
   aws::SecretsManager& secrets_;
   const strategies::StrategyRegistry& engines_;

@@ -22,7 +22,8 @@ message(STATUS "MySQL client library: ${SECRET_ROTATOR_MYSQL_CLIENT} ${MYSQL_CLI
 target_sources(strategies PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mysql_session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mysql_sql.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/mysql_strategy.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/mysql_strategy.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mysql_tls_gate.cpp)
 # OpenSSL for the system CA store's location (X509_get_default_cert_file).
 target_link_libraries(strategies PRIVATE PkgConfig::MYSQL_CLIENT OpenSSL::Crypto)
 # mysql_sql.h uses C++20 (defaulted comparisons) and tests include it.

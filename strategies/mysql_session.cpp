@@ -4,13 +4,17 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
 #include <utility>
 
 #include "base/ca_bundle.h"
+#include "strategies/mysql_tls_gate.h"
 
 // MariaDB Connector/C (libmariadb, also behind Debian's libmysqlclient
 // compatibility package) and Oracle's libmysqlclient spell the TLS options
@@ -54,7 +58,8 @@ constexpr unsigned int kCrMinError = 2000;  // client library errors: 2000-2999
 constexpr unsigned int kCrMaxError = 2999;
 constexpr unsigned int kCrSslConnectionError = 2026;
 constexpr unsigned int kCrAuthPluginCannotLoad = 2059;
-constexpr unsigned int kCrAuthPluginError = 2061;  // e.g. caching_sha2 without TLS or RSA key
+constexpr unsigned int kCrAuthPluginError = 2061;   // e.g. caching_sha2 without TLS or RSA key
+constexpr unsigned int kCrPluginNotAllowed = 5010;  // not in MARIADB_OPT_RESTRICTED_AUTH
 
 void InitLibraryOnce() {
   static std::once_flag once;
@@ -89,26 +94,39 @@ std::string CaDescription(const StrategyConfig& config, const CaLocations& syste
   return "the system CA store (" + where + "; DB_TLS_CA_FILE is not set)";
 }
 
-// How `mode` came about, for messages.
-std::string ModeDescription(TlsMode mode, const StrategyConfig& config,
-                            const DbCredentials& credentials) {
-  std::string text = "TLS mode " + std::string(TlsModeName(mode));
-  if (credentials.ssl == true && config.tls_mode == TlsMode::kDisable) {
-    text += " (the secret's \"ssl\" is true, DB_TLS_MODE=disable)";
-  } else {
-    text += " (DB_TLS_MODE)";
-  }
-  return text;
-}
+constexpr char kNoTlsOfferedHints[] =
+    ". No credential and no statement was sent without TLS. To change this: turn TLS on in the "
+    "server (or remove what strips it on the way), or set DB_TLS_MODE=disable to connect "
+    "without TLS";
 
 constexpr char kTlsHints[] =
-    ". No plaintext connection was attempted. To change this: set DB_TLS_CA_FILE to a PEM "
-    "bundle holding the CA that signed the server's certificate (for Amazon RDS, the global "
-    "bundle); DB_TLS_MODE=verify-ca skips the host-name check and DB_TLS_MODE=require skips "
-    "certificate verification; the secret's \"ssl\": false connects without TLS";
+    ". No credential and no statement was sent without TLS. To change this: set DB_TLS_CA_FILE "
+    "to a PEM bundle holding the CA that signed the server's certificate (for Amazon RDS, the "
+    "global bundle); DB_TLS_MODE=verify-ca skips the host-name check and DB_TLS_MODE=require "
+    "skips certificate verification; DB_TLS_MODE=disable connects without TLS";
 
-Status TlsError(const std::string& target, const std::string& what) {
-  return Status(StatusCode::kFailedPrecondition, kTlsError, target + ": " + what + kTlsHints);
+Status TlsError(const std::string& target, const std::string& what, const char* hints = kTlsHints) {
+  return Status(StatusCode::kFailedPrecondition, db_error::kTls, target + ": " + what + hints);
+}
+
+// The authentication plugins a login may use. Clear-text ones hand the
+// password to whoever is at the other end, so they are left out unless the
+// operator allowed them, and never over a plaintext connection.
+std::string AllowedAuthPlugins(const StrategyConfig& config, TlsMode mode) {
+  std::string plugins =
+      "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519";
+  if (config.allow_cleartext_auth && mode != TlsMode::kDisable) {
+    plugins += ",mysql_clear_password,dialog";
+  }
+  return plugins;
+}
+
+// Modes whose certificate check does not include the host name: the client
+// library would then log in in plaintext if the server did not offer TLS,
+// so these go through the TLS gate.
+bool NeedsTlsGate(TlsMode mode) {
+  return SECRET_ROTATOR_MARIADB_CONNECTOR &&
+         (mode == TlsMode::kRequire || mode == TlsMode::kVerifyCa);
 }
 
 // Sets one option; a library that does not know it must not be ignored, or
@@ -200,38 +218,75 @@ bool MentionsTls(std::string_view text) {
          text.find("certificate") != std::string_view::npos;
 }
 
-Status ConnectError(MYSQL* mysql, const DbCredentials& credentials, TlsMode mode,
-                    const std::string& mode_text, const std::string& ca_text,
-                    const std::string& target, Deadline deadline) {
+// "Can't connect to server on 'h' (111)": the library's message ends in an
+// errno value, which says little to an operator; this says what it means.
+std::string ExplainConnectErrno(std::string_view text, const DbCredentials& credentials) {
+  const std::size_t open = text.rfind('(');
+  if (open == std::string_view::npos || !text.ends_with(')')) return "";
+  int number = 0;
+  const std::string_view digits = text.substr(open + 1, text.size() - open - 2);
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (error != std::errc() || end != digits.data() + digits.size()) return "";
+  const std::string where = credentials.host + ":" + std::to_string(credentials.port);
+  switch (number) {
+    case ECONNREFUSED:
+      return "; the connection was refused: nothing listens on " + where +
+             " (is the server running, and is the port right?)";
+    case ETIMEDOUT:
+    case EINPROGRESS:
+      return "; " + where +
+             " did not answer in time (the host may be down, or a firewall or security group "
+             "drops the packets)";
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+      return "; there is no route to " + where + " (check the VPC subnets and route tables)";
+    default:
+      return std::string("; ") + std::strerror(number);
+  }
+}
+
+Status ConnectError(MYSQL* mysql, const DbCredentials& credentials, const ConnectionTls& tls,
+                    const std::string& ca_text, const std::string& target, Deadline deadline) {
   const unsigned int number = mysql_errno(mysql);
   const std::string text = mysql_error(mysql);
   const std::string detail = text + " (error " + std::to_string(number) + ")";
-  if (mode != TlsMode::kDisable &&
+  if (number == kCrPluginNotAllowed) {
+    return TlsError(target,
+                    "the server asked for an authentication plugin that sends the password "
+                    "in clear text (mysql_clear_password or dialog), which is refused unless "
+                    "DB_ALLOW_CLEARTEXT_AUTH=true (and never without TLS); no password was sent");
+  }
+  if (tls.mode != TlsMode::kDisable &&
       (number == kCrSslConnectionError || (number >= kCrMinError && MentionsTls(text)))) {
     std::string checked =
-        mode == TlsMode::kRequire ? "" : ", certificates checked against " + ca_text;
+        tls.mode == TlsMode::kRequire ? "" : ", certificates checked against " + ca_text;
     std::string host_rule;
-    if (mode == TlsMode::kVerifyFull) {
+    if (tls.mode == TlsMode::kVerifyFull) {
       host_rule = " (verify-full also requires the certificate to name the host '" +
                   credentials.host + "')";
     }
-    return TlsError(
-        target, "TLS connection failed with " + mode_text + checked + host_rule + ": " + detail);
+    return TlsError(target, "TLS connection failed with " + tls.description + checked + host_rule +
+                                ": " + detail);
   }
   if (IsLoginError(number)) {
-    return Status(StatusCode::kPermissionDenied, kLoginFailed,
-                  target + ": login failed: " + detail);
+    return Status(StatusCode::kPermissionDenied, db_error::kLoginFailed,
+                  target + ": login failed: " + detail +
+                      (number == kErAccessDenied
+                           ? " (a wrong password, no account for this client's host, or an "
+                             "account that requires a client certificate (REQUIRE X509, "
+                             "ISSUER or SUBJECT), which this function does not present)"
+                           : ""));
   }
   if (deadline.Expired()) {
-    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                   target + ": the invocation's time ran out while connecting: " + detail);
   }
   if ((number >= kCrMinError && number <= kCrMaxError) || number == kErTooManyConnections ||
       number == kErHostIsBlocked) {
-    return Status(StatusCode::kUnavailable, kConnectionError,
-                  target + ": cannot connect: " + detail);
+    return Status(StatusCode::kUnavailable, db_error::kConnection,
+                  target + ": cannot connect: " + detail + ExplainConnectErrno(text, credentials));
   }
-  return Status(StatusCode::kFailedPrecondition, kDatabaseError, target + ": " + detail);
+  return Status(StatusCode::kFailedPrecondition, db_error::kDatabase, target + ": " + detail);
 }
 
 bool ContainsPasswordFragment(std::string_view text, std::string_view password) {
@@ -249,9 +304,12 @@ struct Session::Impl {
   Impl(MysqlHandle handle, Deadline bound, std::string name)
       : mysql(std::move(handle)), deadline(bound), target(std::move(name)) {}
 
+  // Declared first, destroyed last: the connection closes through the gate.
+  std::unique_ptr<TlsGate> gate;
   MysqlHandle mysql;
   Deadline deadline;
   std::string target;
+  ConnectionTls tls;
   std::string server_info;
   std::optional<ServerVersion> version;
   unsigned int last_error_number = 0;
@@ -268,7 +326,7 @@ struct Session::Impl {
 
   Status CheckDeadline(std::string_view what) const {
     if (!deadline.Expired()) return Status::Ok();
-    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                   target + ": the invocation's time ran out before " + std::string(what));
   }
 
@@ -287,10 +345,11 @@ struct Session::Impl {
     }
     const std::string message = target + ": " + std::string(what) + ": " + detail;
     if (last_error_number >= kCrMinError && last_error_number <= kCrMaxError) {
-      if (deadline.Expired()) return Status(StatusCode::kDeadlineExceeded, kTimeout, message);
-      return Status(StatusCode::kUnavailable, kConnectionError, message);
+      if (deadline.Expired())
+        return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout, message);
+      return Status(StatusCode::kUnavailable, db_error::kConnection, message);
     }
-    return Status(StatusCode::kFailedPrecondition, kDatabaseError, message);
+    return Status(StatusCode::kFailedPrecondition, db_error::kDatabase, message);
   }
 
   // Runs one statement; false on failure (then StatementError describes it).
@@ -308,25 +367,24 @@ Session::~Session() = default;
 Result<Session> Session::Connect(const DbCredentials& credentials, const StrategyConfig& config,
                                  Deadline deadline, std::string_view who) {
   const std::string target = std::string(who) + " (" + Describe(credentials) + ")";
+  auto invalid = [&](const std::string& why) {
+    return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret, target + ": " + why);
+  };
   if (credentials.username.empty() || HasNul(credentials.username)) {
-    return Status(StatusCode::kInvalidArgument, kInvalidUsername,
-                  target + ": the user name is empty or holds a NUL character");
+    return invalid("the user name is empty or holds a NUL character");
   }
   if (HasNul(credentials.password.reveal())) {
-    return Status(StatusCode::kInvalidArgument, kInvalidPassword,
-                  target + ": the password holds a NUL character, which MySQL cannot take");
+    return invalid("the password holds a NUL character, which MySQL cannot take");
   }
   if (credentials.host.empty() || HasNul(credentials.host) ||
       (credentials.dbname && HasNul(*credentials.dbname))) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
-                  target + ": the host is empty, or the host or dbname holds a NUL character");
+    return invalid("the host is empty, or the host or dbname holds a NUL character");
   }
   if (credentials.port <= 0 || credentials.port > 65535) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
-                  target + ": port " + std::to_string(credentials.port) + " is out of range");
+    return invalid("port " + std::to_string(credentials.port) + " is out of range");
   }
   if (deadline.Expired()) {
-    return Status(StatusCode::kDeadlineExceeded, kTimeout,
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                   target + ": the invocation's time ran out before connecting");
   }
 
@@ -334,44 +392,77 @@ Result<Session> Session::Connect(const DbCredentials& credentials, const Strateg
   auto impl = std::make_unique<Impl>(MysqlHandle(mysql_init(nullptr)), deadline, target);
   MYSQL* mysql = impl->mysql.get();
   if (mysql == nullptr) {
-    return Status(StatusCode::kInternal, "OutOfMemory", target + ": mysql_init failed");
+    return Status(StatusCode::kInternal, db_error::kInternal, target + ": mysql_init failed");
+  }
+  impl->tls = ResolveConnectionTls(config, credentials.ssl);
+  const TlsMode mode = impl->tls.mode;
+
+  // TCP to the server, or, for the modes that need it, the TLS gate's Unix
+  // socket (the gate holds the TCP connection). Never the server's own Unix
+  // socket, which the library would pick for host "localhost".
+  std::string host = credentials.host;
+  std::string unix_socket;
+  unsigned int port = static_cast<unsigned int>(credentials.port);
+  unsigned int protocol = MYSQL_PROTOCOL_TCP;
+  if (NeedsTlsGate(mode)) {
+    Result<std::unique_ptr<TlsGate>> gate =
+        TlsGate::Open(credentials.host, credentials.port, deadline, target);
+    if (!gate.ok()) return gate.status();
+    impl->gate = std::move(gate).value();
+    host = "localhost";
+    unix_socket = impl->gate->socket_path();
+    port = 0;
+    protocol = MYSQL_PROTOCOL_SOCKET;
   }
 
-  // Always TCP: with host "localhost" the library would otherwise use a Unix
-  // socket. utf8mb4 before any escaping, so escaping matches the server.
-  const unsigned int protocol = MYSQL_PROTOCOL_TCP;
+  // utf8mb4 before any escaping, so escaping matches the server.
   const unsigned int timeout = IoTimeoutSeconds(deadline.Remaining());
-  if (!SetOption(mysql, MYSQL_OPT_PROTOCOL, &protocol) ||
-      !SetOption(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
-      !SetOption(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) ||
-      !SetOption(mysql, MYSQL_OPT_READ_TIMEOUT, &timeout) ||
-      !SetOption(mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout) ||
-      (!config.mysql_plugin_dir.empty() &&
-       !SetOption(mysql, MYSQL_PLUGIN_DIR, config.mysql_plugin_dir.c_str()))) {
+  bool ok = SetOption(mysql, MYSQL_OPT_PROTOCOL, &protocol) &&
+            SetOption(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") &&
+            SetOption(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) &&
+            SetOption(mysql, MYSQL_OPT_READ_TIMEOUT, &timeout) &&
+            SetOption(mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout) &&
+            (config.mysql_plugin_dir.empty() ||
+             SetOption(mysql, MYSQL_PLUGIN_DIR, config.mysql_plugin_dir.c_str()));
+#if SECRET_ROTATOR_MARIADB_CONNECTOR
+  const std::string plugins = AllowedAuthPlugins(config, mode);
+  ok = ok && SetOption(mysql, MARIADB_OPT_RESTRICTED_AUTH, plugins.c_str());
+#else
+  // libmysqlclient never uses mysql_clear_password unless
+  // MYSQL_ENABLE_CLEARTEXT_PLUGIN is set, and it is set only when allowed.
+  const bool cleartext = config.allow_cleartext_auth && mode != TlsMode::kDisable;
+  ok = ok && SetOption(mysql, MYSQL_ENABLE_CLEARTEXT_PLUGIN, &cleartext);
+#endif
+  if (!ok) {
     return Status(
-        StatusCode::kInternal, kDatabaseError,
+        StatusCode::kInternal, db_error::kInternal,
         target + ": the MySQL client library rejected a connection option: " + mysql_error(mysql));
   }
-  const TlsMode mode = EffectiveTlsMode(config.tls_mode, credentials.ssl);
   const CaLocations system = SystemCaLocations();
   if (Status tls = ConfigureTls(mysql, mode, config, system, target); !tls.ok()) return tls;
 
   // The library needs NUL-terminated strings; the copy is wiped at once.
   std::string password(credentials.password.reveal());
-  const MYSQL* connected = mysql_real_connect(
-      mysql, credentials.host.c_str(), credentials.username.c_str(), password.c_str(),
-      credentials.dbname ? credentials.dbname->c_str() : nullptr,
-      static_cast<unsigned int>(credentials.port), nullptr, 0);
+  const MYSQL* connected =
+      mysql_real_connect(mysql, host.c_str(), credentials.username.c_str(), password.c_str(),
+                         credentials.dbname ? credentials.dbname->c_str() : nullptr, port,
+                         unix_socket.empty() ? nullptr : unix_socket.c_str(), 0);
   WipeString(password);
   if (connected == nullptr) {
-    return ConnectError(mysql, credentials, mode, ModeDescription(mode, config, credentials),
-                        CaDescription(config, system), target, deadline);
+    if (impl->gate) {
+      if (std::string refused = impl->gate->refusal(); !refused.empty()) {
+        return TlsError(target, "TLS is required (" + impl->tls.description + "), but " + refused,
+                        kNoTlsOfferedHints);
+      }
+    }
+    return ConnectError(mysql, credentials, impl->tls, CaDescription(config, system), target,
+                        deadline);
   }
   if (mode != TlsMode::kDisable && mysql_get_ssl_cipher(mysql) == nullptr) {
-    // The options above forbid this; a library that ignored them must not
-    // go unnoticed.
-    return TlsError(target, "the connection is not encrypted although " +
-                                ModeDescription(mode, config, credentials) + " requires TLS");
+    // The options and the gate forbid this; a library that ignored them
+    // must not go unnoticed.
+    return TlsError(target, "the connection is not encrypted although " + impl->tls.description +
+                                " requires TLS");
   }
   impl->server_info = mysql_get_server_info(mysql);
   impl->version = ParseServerVersion(impl->server_info);
@@ -382,6 +473,8 @@ const std::string& Session::server_info() const { return impl_->server_info; }
 
 const std::optional<ServerVersion>& Session::version() const { return impl_->version; }
 
+const ConnectionTls& Session::tls() const { return impl_->tls; }
+
 std::string Session::cipher() const {
   const char* cipher = mysql_get_ssl_cipher(impl_->mysql.get());
   return cipher == nullptr ? std::string() : std::string(cipher);
@@ -391,7 +484,7 @@ Result<std::string> Session::Quote(std::string_view text) {
   std::string escaped(text.size() * 2 + 1, '\0');
   const unsigned long length = impl_->Escape(escaped.data(), text);
   if (length == static_cast<unsigned long>(-1)) {
-    return Status(StatusCode::kInternal, kDatabaseError,
+    return Status(StatusCode::kInternal, db_error::kDatabase,
                   impl_->target + ": the client library could not escape a string literal");
   }
   escaped.resize(length);
@@ -404,7 +497,7 @@ Result<Secret> Session::QuoteSecret(const Secret& text) {
   const unsigned long length = impl_->Escape(escaped.data(), plain);
   if (length == static_cast<unsigned long>(-1)) {
     WipeString(escaped);
-    return Status(StatusCode::kInternal, kDatabaseError,
+    return Status(StatusCode::kInternal, db_error::kDatabase,
                   impl_->target + ": the client library could not escape the password");
   }
   std::string quoted;

@@ -17,29 +17,24 @@
 
 namespace secret_rotator::strategies::mysql {
 
-// The error types (Status::type()) a session reports; see mysql_strategy.h.
-inline constexpr char kTlsError[] = "DatabaseTlsError";
-inline constexpr char kLoginFailed[] = "DatabaseLoginFailed";
-inline constexpr char kConnectionError[] = "DatabaseConnectionError";
-inline constexpr char kTimeout[] = "Timeout";
-inline constexpr char kDatabaseError[] = "DatabaseError";
-inline constexpr char kInvalidUsername[] = "InvalidUsername";
-inline constexpr char kInvalidPassword[] = "InvalidPassword";
-inline constexpr char kUnsupportedServer[] = "UnsupportedServer";
-
 // A logged-in connection. Move-only; closes the connection on destruction.
 // Not thread-safe: one thread uses a session at a time.
 class Session {
  public:
   using Row = std::vector<std::optional<std::string>>;
 
-  // Connects over TCP to credentials.host:port as credentials.username, with
-  // the TLS mode EffectiveTlsMode(config.tls_mode, credentials.ssl), the CA
-  // bundle config.tls_ca_file (else the system store), character set utf8mb4
-  // and connect/read/write timeouts of IoTimeoutSeconds(deadline). `who`
-  // names the credentials in messages ("the AWSCURRENT credentials").
-  // Errors: DatabaseTlsError, DatabaseLoginFailed, DatabaseConnectionError,
-  // Timeout, DatabaseError, InvalidUsername, InvalidPassword.
+  // Connects to credentials.host:port as credentials.username, with the TLS
+  // mode ResolveConnectionTls(config, credentials.ssl), the CA bundle
+  // config.tls_ca_file (else the system store), character set utf8mb4 and
+  // connect/read/write timeouts of IoTimeoutSeconds(deadline). In every mode
+  // but disable, no credential byte leaves the process unless TLS is up:
+  // verify-full through the client library's own checks, require and
+  // verify-ca through the TLS gate (mysql_tls_gate.h). Clear-text
+  // authentication plugins are refused unless config.allow_cleartext_auth
+  // (and then only over TLS). `who` names the credentials in messages ("the
+  // AWSCURRENT credentials"). Errors (db_error): DatabaseTlsError,
+  // DatabaseLoginFailed, DatabaseConnectionError, Timeout, DatabaseError,
+  // InvalidSecret, InternalError.
   static Result<Session> Connect(const DbCredentials& credentials, const StrategyConfig& config,
                                  Deadline deadline, std::string_view who);
 
@@ -53,6 +48,8 @@ class Session {
   const std::optional<ServerVersion>& version() const;
   // The TLS cipher in use, or "" for a plaintext connection.
   std::string cipher() const;
+  // The TLS mode and how it came about, for messages.
+  const ConnectionTls& tls() const;
 
   // `text` as a quoted SQL string literal, escaped by the driver for the
   // connection's character set and sql_mode (NO_BACKSLASH_ESCAPES included).

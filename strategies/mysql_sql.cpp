@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 namespace secret_rotator::strategies::mysql {
 
 namespace {
@@ -278,12 +281,6 @@ std::size_t Utf8Length(std::string_view text) {
   }));
 }
 
-TlsMode EffectiveTlsMode(TlsMode configured, std::optional<bool> secret_ssl) {
-  if (!secret_ssl.has_value()) return configured;
-  if (!*secret_ssl) return TlsMode::kDisable;
-  return configured == TlsMode::kDisable ? TlsMode::kVerifyFull : configured;
-}
-
 unsigned int IoTimeoutSeconds(std::chrono::milliseconds remaining) {
   const auto capped = std::min(remaining, std::chrono::milliseconds(5000));
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(capped).count();
@@ -394,6 +391,46 @@ std::optional<std::vector<RequireItem>> ParseRequireClause(std::string_view crea
   }
   if (items.size() == 1 && !items[0].literal && items[0].text == "NONE") items.clear();
   return items;
+}
+
+std::optional<std::string> AuthPluginOf(std::string_view create_user) {
+  std::optional<std::vector<Token>> tokens = Tokenize(create_user);
+  if (!tokens) return std::nullopt;
+  const std::size_t identified = FindKeyword(*tokens, 0, "IDENTIFIED");
+  if (identified == std::string_view::npos) return std::string();
+  if (IsKeyword(*tokens, identified + 1, "BY")) return std::string("mysql_native_password");
+  if (!IsKeyword(*tokens, identified + 1, "VIA") && !IsKeyword(*tokens, identified + 1, "WITH")) {
+    return std::nullopt;
+  }
+  const std::size_t name = identified + 2;
+  if (name >= tokens->size() || !IsName((*tokens)[name])) return std::nullopt;
+  if (FindKeyword(*tokens, name + 1, "OR") != std::string_view::npos) return std::nullopt;
+  return (*tokens)[name].value;
+}
+
+Secret NativePasswordHash(const Secret& password) {
+  unsigned char first[EVP_MAX_MD_SIZE];
+  unsigned char second[EVP_MAX_MD_SIZE];
+  unsigned int first_size = 0;
+  unsigned int second_size = 0;
+  const std::string_view plain = password.reveal();
+  const bool ok =
+      EVP_Digest(plain.data(), plain.size(), first, &first_size, EVP_sha1(), nullptr) == 1 &&
+      EVP_Digest(first, first_size, second, &second_size, EVP_sha1(), nullptr) == 1;
+  OPENSSL_cleanse(first, sizeof(first));
+  if (!ok) return Secret();
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string hash;
+  hash.reserve(1 + 2 * second_size);
+  hash.push_back('*');
+  for (unsigned int i = 0; i < second_size; ++i) {
+    hash.push_back(kHex[second[i] >> 4]);
+    hash.push_back(kHex[second[i] & 0x0F]);
+  }
+  OPENSSL_cleanse(second, sizeof(second));
+  Secret result(std::move(hash));
+  WipeString(hash);
+  return result;
 }
 
 }  // namespace secret_rotator::strategies::mysql

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/secret.h"
 #include "strategies/strategy.h"
 
 namespace secret_rotator::strategies::mysql {
@@ -53,12 +54,6 @@ bool SupportsAlterUser(const ServerVersion& version);
 
 // The number of characters (UTF-8 code points) in `text`.
 std::size_t Utf8Length(std::string_view text);
-
-// The TLS mode one connection uses: the secret's "ssl" false means plaintext
-// whatever DB_TLS_MODE says; true means TLS: DB_TLS_MODE's mode, or
-// verify-full when DB_TLS_MODE=disable (an explicit request for TLS gets the
-// strict default); absent means DB_TLS_MODE's mode.
-TlsMode EffectiveTlsMode(TlsMode configured, std::optional<bool> secret_ssl);
 
 // Connect, read and write timeout in whole seconds: the remaining time, at
 // most 5 s, at least 1 s.
@@ -114,5 +109,18 @@ struct RequireItem {
 // none or it is REQUIRE NONE. Returns nullopt when the text cannot be
 // tokenized. REQUIRES: printed with sql_mode ''.
 std::optional<std::vector<RequireItem>> ParseRequireClause(std::string_view create_user);
+
+// The authentication plugin of a SHOW CREATE USER statement:
+// "mysql_native_password" for IDENTIFIED BY PASSWORD '...' (MariaDB's form)
+// or IDENTIFIED VIA/WITH mysql_native_password; the plugin's name for
+// IDENTIFIED VIA/WITH <plugin>; "" for an account with no IDENTIFIED clause.
+// Returns nullopt when the text cannot be tokenized or names several plugins
+// (MariaDB's VIA a OR b). REQUIRES: printed with sql_mode ''.
+std::optional<std::string> AuthPluginOf(std::string_view create_user);
+
+// mysql_native_password's stored form of `password`: "*" and the upper-case
+// hex of SHA1(SHA1(password)), 41 characters. Sending it instead of the
+// password keeps the plaintext out of the server's logs.
+Secret NativePasswordHash(const Secret& password);
 
 }  // namespace secret_rotator::strategies::mysql

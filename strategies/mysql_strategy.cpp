@@ -15,9 +15,8 @@ namespace {
 using mysql::Account;
 using mysql::Session;
 
-constexpr char kAccountMismatch[] = "AccountMismatch";
-constexpr char kUnsupportedGrant[] = "UnsupportedGrant";
 constexpr unsigned int kErNonexistingGrant = 1141;  // SHOW GRANTS for an unknown account
+constexpr unsigned int kErNotValidPassword = 1819;  // a password validation plugin refused it
 
 constexpr char kPendingWho[] = "the AWSPENDING credentials";
 constexpr char kCurrentWho[] = "the AWSCURRENT credentials";
@@ -38,13 +37,13 @@ Result<Account> MatchedAccount(Session& session, const DbCredentials& credential
       session.Query("SELECT CURRENT_USER()", "reading CURRENT_USER()");
   if (!rows.ok()) return rows.status();
   if (rows->size() != 1 || (*rows)[0].size() != 1 || !(*rows)[0][0]) {
-    return Status(StatusCode::kInternal, mysql::kDatabaseError,
+    return Status(StatusCode::kInternal, db_error::kDatabase,
                   std::string(who) + ": SELECT CURRENT_USER() returned no account");
   }
   const std::string& text = *(*rows)[0][0];
   std::optional<Account> account = mysql::SplitCurrentUser(text);
   if (!account || account->user != credentials.username) {
-    return Status(StatusCode::kFailedPrecondition, kAccountMismatch,
+    return Status(StatusCode::kFailedPrecondition, db_error::kAccountMismatch,
                   std::string(who) + " log in as user '" + credentials.username +
                       "', but the server matched the login to account '" + text +
                       "'; refusing to change an account the secret does not name");
@@ -54,31 +53,134 @@ Result<Account> MatchedAccount(Session& session, const DbCredentials& credential
 
 Result<mysql::ServerVersion> KnownVersion(const Session& session) {
   if (!session.version()) {
-    return Status(StatusCode::kFailedPrecondition, mysql::kUnsupportedServer,
+    return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedServer,
                   "cannot tell the server's version from '" + session.server_info() + "'");
   }
   return *session.version();
 }
 
-// The statement that sets `account_sql`'s password, as the server's version
-// requires. It holds the password, so it is a Secret.
-Result<Secret> PasswordStatement(Session& session, const mysql::ServerVersion& version,
-                                 std::string_view account_sql, const Secret& password) {
-  Result<Secret> quoted = session.QuoteSecret(password);
-  if (!quoted.ok()) return quoted.status();
-  const bool alter = mysql::PasswordChangeSyntax(version) == mysql::PasswordSyntax::kAlterUser;
-  const std::string_view before = alter ? " IDENTIFIED BY " : " = PASSWORD(";
-  const std::string_view after = alter ? "" : ")";
+// The first column of SHOW CREATE USER `account_sql`, or nullopt when the
+// server does not show it (no privilege, an old server).
+std::optional<std::string> ShowCreateUser(Session& session, const std::string& account_sql,
+                                          const Account& account) {
+  Result<std::vector<Session::Row>> rows = session.Query(
+      "SHOW CREATE USER " + account_sql, "reading the definition of " + AccountText(account));
+  if (!rows.ok() || rows->size() != 1 || (*rows)[0].empty() || !(*rows)[0][0]) return std::nullopt;
+  return *(*rows)[0][0];
+}
+
+// Builds a statement around one password value: `before` + value + `after`,
+// in one buffer that is wiped.
+Secret StatementAround(std::string_view before, std::string_view value, std::string_view after) {
   std::string sql;
-  sql.reserve(account_sql.size() + before.size() + quoted->size() + after.size() + 16);
-  sql.append(alter ? "ALTER USER " : "SET PASSWORD FOR ");
-  sql.append(account_sql);
-  sql.append(before);
-  sql.append(quoted->reveal());
-  sql.append(after);
+  sql.reserve(before.size() + value.size() + after.size());
+  sql.append(before).append(value).append(after);
   Secret statement(std::move(sql));
   WipeString(sql);
   return statement;
+}
+
+// How a password reaches the server: as mysql_native_password's hash when
+// the account uses that plugin on MariaDB, so that the plaintext is in no
+// statement and no server log; else as the password itself (inside the
+// connection's TLS). MySQL 8's forms (IDENTIFIED WITH ... AS) are not used:
+// they cannot be tested here, see the README.
+struct PasswordForm {
+  bool hashed = false;
+  Secret value;  // the quoted literal
+};
+
+Result<PasswordForm> QuotedPasswordForm(Session& session, const mysql::ServerVersion& version,
+                                        const std::string& plugin, const Secret& password,
+                                        bool allow_hash) {
+  PasswordForm form;
+  form.hashed = allow_hash && version.mariadb && plugin == "mysql_native_password";
+  if (form.hashed) {
+    Secret hash = mysql::NativePasswordHash(password);
+    if (hash.empty()) {
+      return Status(StatusCode::kInternal, db_error::kInternal, "SHA-1 is not available");
+    }
+    Result<Secret> quoted = session.QuoteSecret(hash);
+    if (!quoted.ok()) return quoted.status();
+    form.value = *std::move(quoted);
+    return form;
+  }
+  Result<Secret> quoted = session.QuoteSecret(password);
+  if (!quoted.ok()) return quoted.status();
+  form.value = *std::move(quoted);
+  return form;
+}
+
+// Sets the password of `account` (whose SQL text is `account_sql` and whose
+// authentication plugin is `plugin`, "" when unknown) to `password`. A server
+// whose password validation refuses hashes (strict_password_validation) gets
+// the password itself, with a warning.
+Status SetAccountPassword(Session& session, const mysql::ServerVersion& version,
+                          const Account& account, const std::string& account_sql,
+                          const std::string& plugin, const Secret& password, std::string_view what,
+                          Warnings* warnings) {
+  for (bool allow_hash : {true, false}) {
+    Result<PasswordForm> form = QuotedPasswordForm(session, version, plugin, password, allow_hash);
+    if (!form.ok()) return form.status();
+    Secret statement;
+    if (form->hashed) {
+      statement =
+          StatementAround("SET PASSWORD FOR " + account_sql + " = ", form->value.reveal(), "");
+    } else if (mysql::PasswordChangeSyntax(version) == mysql::PasswordSyntax::kAlterUser) {
+      statement = StatementAround("ALTER USER " + account_sql + " IDENTIFIED BY ",
+                                  form->value.reveal(), "");
+    } else {
+      statement = StatementAround("SET PASSWORD FOR " + account_sql + " = PASSWORD(",
+                                  form->value.reveal(), ")");
+    }
+    Status changed =
+        session.ExecuteSecret(statement, std::string(what) + " " + AccountText(account), password);
+    if (changed.ok() || !form->hashed || session.last_error_number() != kErNotValidPassword) {
+      return changed;
+    }
+    warnings->push_back(
+        "the server's password validation refuses password hashes "
+        "(strict_password_validation), so the new password of account " +
+        AccountText(account) +
+        " was sent as plain text inside the connection; a server that logs "
+        "statements (the general log) has it in its log");
+  }
+  return Status(StatusCode::kInternal, db_error::kInternal, "unreachable");
+}
+
+// The other accounts of `account.user` (other host patterns), when the
+// session may read mysql.user; nullopt when it may not.
+std::optional<std::vector<Account>> OtherAccountsOfUser(Session& session, const Account& account) {
+  Result<std::string> user = session.Quote(account.user);
+  if (!user.ok()) return std::nullopt;
+  Result<std::vector<Session::Row>> rows =
+      session.Query("SELECT Host FROM mysql.user WHERE User = " + *user,
+                    "listing the accounts of user '" + account.user + "'");
+  if (!rows.ok()) return std::nullopt;
+  std::vector<Account> others;
+  for (const Session::Row& row : *rows) {
+    if (!row.empty() && row[0] && *row[0] != account.host) {
+      others.push_back({account.user, *row[0]});
+    }
+  }
+  return others;
+}
+
+// A warning naming the accounts of the same user whose password this
+// rotation leaves as it was, if the session can see any.
+void WarnAboutOtherAccounts(Session& session, const Account& changed, Warnings* warnings) {
+  std::optional<std::vector<Account>> others = OtherAccountsOfUser(session, changed);
+  if (!others || others->empty()) return;
+  std::string names;
+  for (const Account& other : *others) {
+    if (!names.empty()) names += ", ";
+    names += AccountText(other);
+  }
+  warnings->push_back("user '" + changed.user + "' has other accounts (" + names +
+                      ") whose password this rotation did not change: only " +
+                      AccountText(changed) +
+                      " (the account the server matched this function's login to) has the new "
+                      "password; clients that match those accounts still need the old one");
 }
 
 // Logs in with `credentials` and runs SELECT 1.
@@ -103,11 +205,21 @@ class MySqlStrategy : public Strategy {
     return Session::Connect(credentials, config_, deadline, who);
   }
 
+  // Returns true iff `credentials` log in; an error that is not a refused
+  // login is returned as it is.
+  Result<bool> LogsIn(const DbCredentials& credentials, Deadline deadline,
+                      std::string_view who) const {
+    Result<Session> session = Connect(credentials, deadline, who);
+    if (session.ok()) return true;
+    if (session.status().Is(db_error::kLoginFailed)) return false;
+    return session.status();
+  }
+
   // After a change: pending must log in now.
   Status Verify(const DbCredentials& pending, const Account& changed, Deadline deadline) const {
     Status logged_in = LogInAndSelect(pending, config_, deadline, kPendingWho);
-    if (logged_in.ok() || !logged_in.Is(mysql::kLoginFailed)) return logged_in;
-    return Status(StatusCode::kFailedPrecondition, mysql::kLoginFailed,
+    if (logged_in.ok() || !logged_in.Is(db_error::kLoginFailed)) return logged_in;
+    return Status(StatusCode::kFailedPrecondition, db_error::kLoginFailed,
                   "set the password of account " + AccountText(changed) +
                       ", but the AWSPENDING credentials still do not log in (another account of "
                       "this user may match the client's host first): " +
@@ -121,28 +233,29 @@ class SingleUserStrategy final : public MySqlStrategy {
  public:
   using MySqlStrategy::MySqlStrategy;
 
-  Status SetSecret(const SetSecretRequest& request, Deadline deadline) override {
+  Result<Warnings> SetSecret(const SetSecretRequest& request, Deadline deadline) override {
     // On a normal rotation AWSCURRENT logs in and AWSPENDING does not yet,
     // so AWSCURRENT goes first: one login fewer. When it is refused, an
     // earlier attempt may have set AWSPENDING already, or a half-finished
     // earlier rotation may have left AWSPREVIOUS.
     Result<Session> session = Connect(request.current, deadline, kCurrentWho);
     const DbCredentials* used = &request.current;
-    if (!session.ok() && session.status().Is(mysql::kLoginFailed)) {
-      Result<Session> pending = Connect(request.pending, deadline, kPendingWho);
-      if (pending.ok()) return Status::Ok();  // an earlier attempt got this far
-      if (!pending.status().Is(mysql::kLoginFailed)) return pending.status();
+    if (!session.ok() && session.status().Is(db_error::kLoginFailed)) {
+      Result<bool> pending = LogsIn(request.pending, deadline, kPendingWho);
+      if (!pending.ok()) return pending.status();
+      if (*pending) return Warnings{};  // an earlier attempt got this far
     }
-    if (!session.ok() && session.status().Is(mysql::kLoginFailed) && request.previous != nullptr) {
+    if (!session.ok() && session.status().Is(db_error::kLoginFailed) &&
+        request.previous != nullptr) {
       Result<Session> previous = Connect(*request.previous, deadline, kPreviousWho);
-      if (previous.ok() || !previous.status().Is(mysql::kLoginFailed)) {
+      if (previous.ok() || !previous.status().Is(db_error::kLoginFailed)) {
         session = std::move(previous);
         used = request.previous;
       }
     }
     if (!session.ok()) {
-      if (!session.status().Is(mysql::kLoginFailed)) return session.status();
-      return Status(StatusCode::kPermissionDenied, mysql::kLoginFailed,
+      if (!session.status().Is(db_error::kLoginFailed)) return session.status();
+      return Status(StatusCode::kPermissionDenied, db_error::kLoginFailed,
                     "single-user rotation of " + Describe(request.pending) +
                         (request.previous != nullptr
                              ? ": neither the AWSCURRENT, the AWSPENDING nor the AWSPREVIOUS"
@@ -157,31 +270,32 @@ class SingleUserStrategy final : public MySqlStrategy {
     if (!account.ok()) return account.status();
     Result<std::string> account_sql = session->QuoteAccount(*account);
     if (!account_sql.ok()) return account_sql.status();
-    Result<Secret> statement =
-        PasswordStatement(*session, *version, *account_sql, request.pending.password);
-    if (!statement.ok()) return statement.status();
-    Status changed = session->ExecuteSecret(
-        *statement, "changing the password of account " + AccountText(*account),
-        request.pending.password);
+    const std::string plugin =
+        mysql::AuthPluginOf(ShowCreateUser(*session, *account_sql, *account).value_or(""))
+            .value_or("");
+    Warnings warnings;
+    Status changed =
+        SetAccountPassword(*session, *version, *account, *account_sql, plugin,
+                           request.pending.password, "changing the password of account", &warnings);
     if (!changed.ok()) return changed;
     Status verified = Verify(request.pending, *account, deadline);
-    if (verified.ok() || !verified.Is(mysql::kLoginFailed)) return verified;
+    if (verified.ok()) {
+      WarnAboutOtherAccounts(*session, *account, &warnings);
+      return warnings;
+    }
+    if (!verified.Is(db_error::kLoginFailed)) return verified;
 
     // The account now has a password nothing logs in with: put back the one
     // that logged in, so that the applications' AWSCURRENT keeps working.
-    Result<Secret> restore = PasswordStatement(*session, *version, *account_sql, used->password);
     Status restored =
-        restore.ok()
-            ? session->ExecuteSecret(
-                  *restore, "putting back the password of account " + AccountText(*account),
-                  used->password)
-            : restore.status();
+        SetAccountPassword(*session, *version, *account, *account_sql, plugin, used->password,
+                           "putting back the password of account", &warnings);
     if (!restored.ok()) {
       return Status(
-          StatusCode::kFailedPrecondition, mysql::kLoginFailed,
+          StatusCode::kFailedPrecondition, db_error::kLoginFailed,
           verified.message() + "; putting the old password back failed too: " + restored.message());
     }
-    return Status(StatusCode::kFailedPrecondition, mysql::kLoginFailed,
+    return Status(StatusCode::kFailedPrecondition, db_error::kLoginFailed,
                   verified.message() + "; the password that logged in before was put back");
   }
 };
@@ -190,38 +304,51 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
  public:
   using MySqlStrategy::MySqlStrategy;
 
-  Status SetSecret(const SetSecretRequest& request, Deadline deadline) override {
+  Result<Warnings> SetSecret(const SetSecretRequest& request, Deadline deadline) override {
     if (request.admin == nullptr) {
-      return Status(StatusCode::kInvalidArgument, "MissingAdminCredentials",
+      return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
                     "alternating-users rotation needs the admin credentials of the masterarn "
                     "secret");
+    }
+    if (Status admin = CheckAdminIsNotRotated(request.admin->username, request.current.username);
+        !admin.ok()) {
+      return admin;
     }
     // Guard against a forged secret: only a secret whose current
     // credentials work may have the admin create or change its other user.
     Result<Account> current_account = LogInAsCurrent(request.current, deadline);
     if (!current_account.ok()) return current_account.status();
 
-    bool pending_logs_in = false;
-    {
-      Result<Session> pending = Connect(request.pending, deadline, kPendingWho);
-      if (!pending.ok() && !pending.status().Is(mysql::kLoginFailed)) return pending.status();
-      pending_logs_in = pending.ok();
+    TargetAccountFacts facts{request.pending.username};
+    Result<bool> pending_logs_in = LogsIn(request.pending, deadline, kPendingWho);
+    if (!pending_logs_in.ok()) return pending_logs_in.status();
+    facts.pending_logs_in = *pending_logs_in;
+    if (!facts.pending_logs_in && request.previous != nullptr &&
+        request.previous->username == request.pending.username) {
+      Result<bool> previous = LogsIn(*request.previous, deadline, kPreviousWho);
+      if (!previous.ok()) return previous.status();
+      facts.previous_logs_in = *previous;
     }
 
     Result<Session> admin = Connect(*request.admin, deadline, kAdminWho);
     if (!admin.ok()) return admin.status();
-    const Account clone{request.pending.username, current_account->host};
-    Status copied = CopyAccount(*admin, request, *current_account, clone, pending_logs_in);
+    const Account target{request.pending.username, current_account->host};
+    Warnings warnings;
+    Status copied = CopyAccount(*admin, request, *current_account, target, &facts, &warnings);
     if (!copied.ok()) return copied;
-    return Verify(request.pending, clone, deadline);
+    if (Status verified = Verify(request.pending, target, deadline); !verified.ok()) {
+      return verified;
+    }
+    WarnAboutOtherAccounts(*admin, *current_account, &warnings);
+    return warnings;
   }
 
  private:
   Result<Account> LogInAsCurrent(const DbCredentials& current, Deadline deadline) const {
     Result<Session> session = Connect(current, deadline, kCurrentWho);
     if (!session.ok()) {
-      if (!session.status().Is(mysql::kLoginFailed)) return session.status();
-      return Status(StatusCode::kPermissionDenied, mysql::kLoginFailed,
+      if (!session.status().Is(db_error::kLoginFailed)) return session.status();
+      return Status(StatusCode::kPermissionDenied, db_error::kLoginFailed,
                     session.status().message() +
                         "; refusing to create or change the alternate user: the AWSCURRENT "
                         "credentials must log in first, so that a secret cannot name an "
@@ -230,32 +357,34 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
     return MatchedAccount(*session, current, kCurrentWho);
   }
 
-  // Makes `clone` exist with `current`'s privileges and TLS requirements and
-  // the pending password. Checks everything it can before the first change.
+  // Makes `target` exist with `current`'s privileges and TLS requirements and
+  // the pending password, if DecideTargetAccount allows. Checks everything it
+  // can before the first change.
   Status CopyAccount(Session& admin, const SetSecretRequest& request, const Account& current,
-                     const Account& clone, bool pending_logs_in) const {
+                     const Account& target, TargetAccountFacts* facts, Warnings* warnings) const {
     Result<mysql::ServerVersion> version = KnownVersion(admin);
     if (!version.ok()) return version.status();
     if (!mysql::SupportsAlterUser(*version)) {
-      return Status(StatusCode::kFailedPrecondition, mysql::kUnsupportedServer,
+      return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedServer,
                     "alternating-users rotation needs MariaDB 10.2 or MySQL 5.7.6 or later; "
                     "the server is " +
                         version->Name());
     }
-    const std::size_t length = mysql::Utf8Length(clone.user);
+    const std::size_t length = mysql::Utf8Length(target.user);
     const std::size_t limit = mysql::MaxUsernameLength(*version);
     if (length > limit) {
-      return Status(StatusCode::kInvalidArgument, mysql::kInvalidUsername,
-                    "the alternate user name '" + clone.user + "' has " + std::to_string(length) +
+      return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
+                    "the alternate user name '" + target.user + "' has " + std::to_string(length) +
                         " characters; " + version->Name() + " allows at most " +
                         std::to_string(limit) + "; nothing was changed");
     }
     Result<Account> admin_account = MatchedAccount(admin, *request.admin, kAdminWho);
     if (!admin_account.ok()) return admin_account.status();
-    if (*admin_account == clone) {
-      return Status(StatusCode::kFailedPrecondition, kAccountMismatch,
+    if (*admin_account == target || *admin_account == current) {
+      return Status(StatusCode::kFailedPrecondition, db_error::kAccountMismatch,
                     "the masterarn secret's user is account " + AccountText(*admin_account) +
-                        ", which this rotation would change; use a separate admin user");
+                        ", which this rotation would change; use a separate admin user. Nothing "
+                        "was changed");
     }
     // SHOW output is parsed below; a known sql_mode fixes its quoting.
     if (Status mode = admin.Execute("SET SESSION sql_mode = ''", "setting the session's sql_mode");
@@ -264,15 +393,15 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
     }
     Result<std::string> current_sql = admin.QuoteAccount(current);
     if (!current_sql.ok()) return current_sql.status();
-    Result<std::string> clone_sql = admin.QuoteAccount(clone);
-    if (!clone_sql.ok()) return clone_sql.status();
+    Result<std::string> target_sql = admin.QuoteAccount(target);
+    if (!target_sql.ok()) return target_sql.status();
 
     Result<std::vector<std::string>> current_grants = ShowGrants(admin, *current_sql, current);
     if (!current_grants.ok()) return current_grants.status();
     std::vector<std::string> wanted;
     for (std::size_t i = 0; i < current_grants->size(); ++i) {
       std::optional<std::string> rewritten =
-          mysql::RewriteGrant((*current_grants)[i], current, *clone_sql);
+          mysql::RewriteGrant((*current_grants)[i], current, *target_sql);
       if (!rewritten) {
         return UnsupportedGrant(current, i, current_grants->size(), "nothing was changed");
       }
@@ -283,48 +412,86 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
         ShowRequire(admin, *current_sql, current);
     if (!wanted_require.ok()) return wanted_require.status();
 
-    Result<std::vector<std::string>> clone_grants = ShowGrants(admin, *clone_sql, clone);
+    Result<std::vector<std::string>> target_grants = ShowGrants(admin, *target_sql, target);
+    if (!target_grants.ok() && admin.last_error_number() != kErNonexistingGrant) {
+      return target_grants.status();
+    }
+    facts->exists = target_grants.ok();
+    Result<TargetAccountAction> action = DecideTargetAccount(*facts, AccountText(target));
+    if (!action.ok()) return action.status();
+
     bool created = false;
-    if (!clone_grants.ok()) {
-      if (admin.last_error_number() != kErNonexistingGrant) return clone_grants.status();
-      Result<Secret> create = CreateStatement(admin, *clone_sql, request.pending.password);
-      if (!create.ok()) return create.status();
-      Status made = admin.ExecuteSecret(*create, "creating user " + AccountText(clone),
-                                        request.pending.password);
+    if (*action == TargetAccountAction::kCreate) {
+      Status made =
+          CreateAccount(admin, *version, target, *target_sql, request.pending.password, warnings);
       if (!made.ok()) return made;
       created = true;
-      clone_grants = ShowGrants(admin, *clone_sql, clone);
-      if (!clone_grants.ok()) return clone_grants.status();
+      target_grants = ShowGrants(admin, *target_sql, target);
+      if (!target_grants.ok()) return target_grants.status();
     }
 
-    if (Status grants = SyncGrants(admin, *version, clone, *clone_sql, wanted, *clone_grants);
+    if (Status grants = SyncGrants(admin, *version, target, *target_sql, wanted, *target_grants);
         !grants.ok()) {
       return grants;
     }
-    Result<std::vector<mysql::RequireItem>> clone_require = ShowRequire(admin, *clone_sql, clone);
-    if (!clone_require.ok()) return clone_require.status();
-    if (*clone_require != *wanted_require) {
+    const std::string target_definition = ShowCreateUser(admin, *target_sql, target).value_or("");
+    std::optional<std::vector<mysql::RequireItem>> target_require =
+        mysql::ParseRequireClause(target_definition);
+    if (!target_require) {
+      return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedGrant,
+                    "reading the TLS requirement of " + AccountText(target) +
+                        ": SHOW CREATE USER printed text this function cannot read");
+    }
+    if (*target_require != *wanted_require) {
       Result<std::string> require = RequireClause(admin, *wanted_require);
       if (!require.ok()) return require.status();
       Status altered =
-          admin.Execute("ALTER USER " + *clone_sql + " " + *require,
-                        "copying the TLS requirement (REQUIRE) to " + AccountText(clone));
+          admin.Execute("ALTER USER " + *target_sql + " " + *require,
+                        "copying the TLS requirement (REQUIRE) to " + AccountText(target));
       if (!altered.ok()) return altered;
     }
 
-    if (created || pending_logs_in) return Status::Ok();
-    Result<Secret> statement =
-        PasswordStatement(admin, *version, *clone_sql, request.pending.password);
-    if (!statement.ok()) return statement.status();
-    return admin.ExecuteSecret(*statement, "setting the password of account " + AccountText(clone),
-                               request.pending.password);
+    if (created || facts->pending_logs_in) return Status::Ok();
+    return SetAccountPassword(
+        admin, *version, target, *target_sql, mysql::AuthPluginOf(target_definition).value_or(""),
+        request.pending.password, "setting the password of account", warnings);
+  }
+
+  // Creates `account` with `password` in one statement, so that an account
+  // this function created always logs in with the AWSPENDING password (which
+  // is how a later attempt recognises it). On MariaDB it is created with
+  // mysql_native_password and only the hash is sent.
+  static Status CreateAccount(Session& admin, const mysql::ServerVersion& version,
+                              const Account& account, const std::string& account_sql,
+                              const Secret& password, Warnings* warnings) {
+    for (bool allow_hash : {true, false}) {
+      Result<PasswordForm> form =
+          QuotedPasswordForm(admin, version, "mysql_native_password", password, allow_hash);
+      if (!form.ok()) return form.status();
+      const Secret statement =
+          StatementAround("CREATE USER " + account_sql +
+                              (form->hashed ? " IDENTIFIED BY PASSWORD " : " IDENTIFIED BY "),
+                          form->value.reveal(), "");
+      Status made =
+          admin.ExecuteSecret(statement, "creating user " + AccountText(account), password);
+      if (made.ok() || !form->hashed || admin.last_error_number() != kErNotValidPassword) {
+        return made;
+      }
+      warnings->push_back(
+          "the server's password validation refuses password hashes "
+          "(strict_password_validation), so the password of the new account " +
+          AccountText(account) +
+          " was sent as plain text inside the connection; a server that logs "
+          "statements (the general log) has it in its log");
+    }
+    return Status(StatusCode::kInternal, db_error::kInternal, "unreachable");
   }
 
   // `outcome` says what was changed before, for the operator.
   static Status UnsupportedGrant(const Account& account, std::size_t index, std::size_t count,
                                  std::string_view outcome) {
     // The line itself is not shown: it may hold a password hash.
-    return Status(StatusCode::kFailedPrecondition, kUnsupportedGrant,
+    return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedGrant,
                   "line " + std::to_string(index + 1) + " of " + std::to_string(count) +
                       " of SHOW GRANTS FOR " + AccountText(account) +
                       " has a form this function cannot copy; " + std::string(outcome));
@@ -350,12 +517,12 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
     Result<std::vector<Session::Row>> rows = admin.Query("SHOW CREATE USER " + account_sql, what);
     if (!rows.ok()) return rows.status();
     if (rows->size() != 1 || (*rows)[0].empty() || !(*rows)[0][0]) {
-      return Status(StatusCode::kInternal, mysql::kDatabaseError, what + ": no row");
+      return Status(StatusCode::kInternal, db_error::kDatabase, what + ": no row");
     }
     std::optional<std::vector<mysql::RequireItem>> items =
         mysql::ParseRequireClause(*(*rows)[0][0]);
     if (!items) {
-      return Status(StatusCode::kFailedPrecondition, kUnsupportedGrant,
+      return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedGrant,
                     what + ": SHOW CREATE USER printed text this function cannot read");
     }
     return *std::move(items);
@@ -376,18 +543,6 @@ class AlternatingUsersStrategy final : public MySqlStrategy {
       clause += *quoted;
     }
     return clause;
-  }
-
-  static Result<Secret> CreateStatement(Session& admin, const std::string& clone_sql,
-                                        const Secret& password) {
-    Result<Secret> quoted = admin.QuoteSecret(password);
-    if (!quoted.ok()) return quoted.status();
-    std::string sql;
-    sql.reserve(clone_sql.size() + quoted->size() + 32);
-    sql.append("CREATE USER ").append(clone_sql).append(" IDENTIFIED BY ").append(quoted->reveal());
-    Secret statement(std::move(sql));
-    WipeString(sql);
-    return statement;
   }
 
   // Makes the clone's SHOW GRANTS equal to `wanted` (the current account's,

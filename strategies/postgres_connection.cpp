@@ -8,10 +8,8 @@
 namespace secret_rotator::strategies::postgres {
 namespace {
 
-constexpr std::string_view kCloneSuffix = "_clone";
-
 Status InvalidSecret(std::string message) {
-  return Status(StatusCode::kInvalidArgument, "InvalidSecret", std::move(message));
+  return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret, std::move(message));
 }
 
 bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
@@ -36,12 +34,6 @@ std::string OneLine(std::string_view detail) {
 
 }  // namespace
 
-std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode) {
-  if (secret_ssl.has_value() && !*secret_ssl) return "disable";
-  // libpq's sslmode names are DB_TLS_MODE's.
-  return TlsModeName(mode);
-}
-
 const std::string* ConnectionParameters::Find(std::string_view keyword) const {
   for (const auto& [key, value] : keywords) {
     if (key == keyword) return &value;
@@ -54,7 +46,7 @@ Result<ConnectionParameters> BuildConnectionParameters(
     std::chrono::milliseconds remaining, const std::optional<std::string>& system_ca_bundle) {
   const std::string who = Describe(credentials);
   if (remaining.count() <= 0) {
-    return Status(StatusCode::kDeadlineExceeded, "Timeout",
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                   "no time left in the invocation to connect as " + who);
   }
   if (credentials.username.empty()) return InvalidSecret("the secret's username is empty");
@@ -72,12 +64,14 @@ Result<ConnectionParameters> BuildConnectionParameters(
 
   ConnectionParameters parameters;
   parameters.connect_time = std::min(remaining, kMaxConnectTime);
-  parameters.sslmode = std::string(SslMode(credentials.ssl, config.tls_mode));
+  const ConnectionTls tls = ResolveConnectionTls(config, credentials.ssl);
+  parameters.sslmode = std::string(TlsModeName(tls.mode));
+  parameters.tls_description = tls.description;
   const bool verifies = parameters.sslmode == "verify-full" || parameters.sslmode == "verify-ca";
   if (verifies) {
     if (!config.tls_ca_file.empty()) {
       if (access(config.tls_ca_file.c_str(), R_OK) != 0) {
-        return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
+        return Status(StatusCode::kFailedPrecondition, db_error::kConfiguration,
                       "DB_TLS_CA_FILE names " + config.tls_ca_file +
                           ", which cannot be read; set it to a readable PEM bundle of the CAs "
                           "that sign the database's certificate");
@@ -88,7 +82,7 @@ Result<ConnectionParameters> BuildConnectionParameters(
       parameters.ca_file = *system_ca_bundle;
       parameters.ca_source = "the system CA bundle";
     } else {
-      return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
+      return Status(StatusCode::kFailedPrecondition, db_error::kConfiguration,
                     "sslmode " + parameters.sslmode + " must verify the certificate of " +
                         credentials.host +
                         " but no CA bundle was found: set DB_TLS_CA_FILE to a PEM bundle of "
@@ -129,21 +123,14 @@ Status CheckRoleName(std::string_view name, std::string_view what) {
 
 Result<AlternatingRoles> ResolveAlternatingRoles(std::string_view current_username,
                                                  std::string_view pending_username) {
-  // The handler's rule (AlternateUsername): a name ending in "_clone" is the
-  // clone of the name without it; any other name is an original.
+  // strategy.h's rule: a name ending in "_clone" is the clone of the name
+  // without it; any other name is an original.
   AlternatingRoles roles;
-  const bool current_is_clone =
-      current_username.size() > kCloneSuffix.size() && current_username.ends_with(kCloneSuffix);
-  if (current_is_clone) {
-    roles.clone = std::string(current_username);
-    roles.original =
-        std::string(current_username.substr(0, current_username.size() - kCloneSuffix.size()));
-    roles.pending_is_clone = false;
-  } else {
-    roles.original = std::string(current_username);
-    roles.clone = std::string(current_username) + std::string(kCloneSuffix);
-    roles.pending_is_clone = true;
-  }
+  roles.pending_is_clone = !IsCloneName(current_username);
+  roles.original =
+      roles.pending_is_clone ? std::string(current_username) : AlternateUsername(current_username);
+  roles.clone =
+      roles.pending_is_clone ? AlternateUsername(current_username) : std::string(current_username);
   const std::string& expected = roles.pending_is_clone ? roles.clone : roles.original;
   if (pending_username != expected) {
     return InvalidSecret("alternating users: the AWSPENDING user must be '" + expected +
@@ -164,7 +151,7 @@ Status ConnectFailure(ConnectStage stage, std::string_view detail, const std::st
   const std::string line = OneLine(detail);
   switch (stage) {
     case ConnectStage::kTls: {
-      std::string message = "TLS connection for " + who + " failed (sslmode " + parameters.sslmode +
+      std::string message = "TLS connection for " + who + " failed (" + parameters.tls_description +
                             "): " + line + ". ";
       if (!parameters.ca_file.empty()) {
         message += "The server's certificate was checked against " + parameters.ca_file + " (" +
@@ -175,30 +162,30 @@ Status ConnectFailure(ConnectStage stage, std::string_view detail, const std::st
           message += ", or DB_TLS_MODE=verify-ca if the host name does not match it";
         }
         message +=
-            "; DB_TLS_MODE=require encrypts without verifying, and the secret's \"ssl\": false "
-            "turns TLS off. No plaintext connection was tried";
+            "; DB_TLS_MODE=require encrypts without verifying, and DB_TLS_MODE=disable turns "
+            "TLS off. No credential and no statement was sent without TLS";
       } else {
         message +=
-            "To fix: enable TLS on the server, or set the secret's \"ssl\": false (or "
-            "DB_TLS_MODE=disable) to connect without TLS. No plaintext connection was tried";
+            "To fix: enable TLS on the server, or set DB_TLS_MODE=disable to connect without "
+            "TLS. No credential and no statement was sent without TLS";
       }
-      return Status(StatusCode::kFailedPrecondition, "TlsError", std::move(message));
+      return Status(StatusCode::kFailedPrecondition, db_error::kTls, std::move(message));
     }
     case ConnectStage::kLogin:
       if (Contains(line, "authentication failed") || Contains(line, "pg_hba.conf") ||
           Contains(line, "no password supplied")) {
-        return Status(StatusCode::kPermissionDenied, "DatabaseLoginFailed",
+        return Status(StatusCode::kPermissionDenied, db_error::kLoginFailed,
                       "the server refused the login of " + who + ": " + line);
       }
-      return Status(StatusCode::kFailedPrecondition, "DatabaseError",
+      return Status(StatusCode::kFailedPrecondition, db_error::kDatabase,
                     "the server refused the connection for " + who + ": " + line);
     case ConnectStage::kTransport:
       break;
   }
-  return Status(StatusCode::kUnavailable, "ConnectionError",
+  return Status(StatusCode::kUnavailable, db_error::kConnection,
                 "could not connect for " + who + ": " + line);
 }
 
-bool IsLoginRejected(const Status& status) { return status.Is("DatabaseLoginFailed"); }
+bool IsLoginRejected(const Status& status) { return status.Is(db_error::kLoginFailed); }
 
 }  // namespace secret_rotator::strategies::postgres

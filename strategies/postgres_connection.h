@@ -24,18 +24,18 @@ inline constexpr std::size_t kMaxRoleNameBytes = 63;
 // The longest a connection attempt may take, within the invocation's time.
 inline constexpr std::chrono::milliseconds kMaxConnectTime{5000};
 
-// The libpq sslmode for a login: "disable" when the secret's "ssl" is false
-// or `mode` is kDisable, else "verify-full", "verify-ca" or "require". Never
-// "prefer" or "allow": a login never falls back to plaintext.
-std::string_view SslMode(std::optional<bool> secret_ssl, TlsMode mode);
-
 // The keyword/value pairs for PQconnectStartParams, without the password
 // (the session adds it last, from the Secret).
 struct ConnectionParameters {
   std::vector<std::pair<std::string, std::string>> keywords;
   // Bound for the whole connection attempt: min(kMaxConnectTime, remaining).
   std::chrono::milliseconds connect_time{0};
+  // libpq's sslmode: ResolveConnectionTls's mode ("verify-full",
+  // "verify-ca", "require" or "disable"; libpq uses DB_TLS_MODE's names).
+  // Never "prefer" or "allow": a login never falls back to plaintext.
   std::string sslmode;
+  // How the mode came about, for messages.
+  std::string tls_description;
   // The CA file the server's certificate is verified against; empty when not
   // verified (sslmode require or disable).
   std::string ca_file;
@@ -48,7 +48,7 @@ struct ConnectionParameters {
 
 // Builds the connection parameters for `credentials`:
 //  - host; port (0 means 5432); user; dbname (absent means "postgres");
-//  - sslmode from SslMode(); sslrootcert = config.tls_ca_file when set, else
+//  - sslmode from ResolveConnectionTls(); sslrootcert = config.tls_ca_file when set, else
 //    `system_ca_bundle` for verify-full / verify-ca (require never verifies,
 //    so it gets no CA file);
 //  - options "-c statement_timeout=<remaining ms>" so that the server, too,
@@ -73,7 +73,8 @@ Result<ConnectionParameters> BuildConnectionParameters(
 Status CheckRoleName(std::string_view name, std::string_view what);
 
 // The two roles of an alternating-users rotation. The original is the name
-// without the "_clone" suffix; the clone is "<original>_clone".
+// without the "_clone" suffix; the clone is "<original>_clone"
+// (AlternateUsername).
 struct AlternatingRoles {
   std::string original;
   std::string clone;
@@ -97,14 +98,14 @@ enum class ConnectStage {
 
 // The Status for a connection attempt that failed at `stage` with libpq's
 // message `detail` (which never holds the password):
-//  - kTls: "TlsError" (kFailedPrecondition); the message says what failed and
+//  - kTls: "DatabaseTlsError" (kFailedPrecondition); the message says what failed and
 //    which setting changes it: DB_TLS_CA_FILE, DB_TLS_MODE or the secret's
 //    "ssl" field.
 //  - kLogin, when the server rejected the credentials (authentication failed,
 //    no pg_hba.conf entry): "DatabaseLoginFailed" (kPermissionDenied).
 //  - kLogin otherwise (no such database, too many connections...):
 //    "DatabaseError" (kFailedPrecondition).
-//  - kTransport: "ConnectionError" (kUnavailable).
+//  - kTransport: "DatabaseConnectionError" (kUnavailable).
 // `who` is Describe(credentials).
 Status ConnectFailure(ConnectStage stage, std::string_view detail, const std::string& who,
                       const ConnectionParameters& parameters);

@@ -131,15 +131,15 @@ Status StatementFailure(const PGresult* result, std::string_view what, const std
   const std::string state = sqlstate == nullptr ? "" : sqlstate;
   if (!state.empty()) message += " (SQLSTATE " + state + ")";
   if (state == "57014") {
-    return Status(StatusCode::kDeadlineExceeded, "Timeout", std::move(message));
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout, std::move(message));
   }
   if (state == "42501") {
-    return Status(StatusCode::kPermissionDenied, "DatabaseError", std::move(message));
+    return Status(StatusCode::kPermissionDenied, db_error::kDatabase, std::move(message));
   }
   if (state.empty() || state.starts_with("08")) {
-    return Status(StatusCode::kUnavailable, "ConnectionError", std::move(message));
+    return Status(StatusCode::kUnavailable, db_error::kConnection, std::move(message));
   }
-  return Status(StatusCode::kFailedPrecondition, "DatabaseError", std::move(message));
+  return Status(StatusCode::kFailedPrecondition, db_error::kDatabase, std::move(message));
 }
 
 }  // namespace
@@ -170,7 +170,8 @@ Result<PostgresSession> PostgresSession::Connect(const DbCredentials& credential
 
   PgConn conn(PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/0));
   if (!conn) {
-    return Status(StatusCode::kInternal, "InternalError", "libpq could not allocate a connection");
+    return Status(StatusCode::kInternal, db_error::kInternal,
+                  "libpq could not allocate a connection");
   }
   // Asynchronous connection: libpq's connect_timeout counts whole seconds
   // (at least 2) per address, so the attempt is bounded here instead.
@@ -184,7 +185,7 @@ Result<PostgresSession> PostgresSession::Connect(const DbCredentials& credential
     const short events = polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     const WaitOutcome waited = WaitForSocket(PQsocket(conn.get()), events, connect_deadline);
     if (waited == WaitOutcome::kTimeout) {
-      return Status(StatusCode::kDeadlineExceeded, "Timeout",
+      return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                     "connecting as " + who + " did not finish within " +
                         std::to_string(parameters->connect_time.count()) + " ms (it was at " +
                         std::string(StageName(stage)) + ")");
@@ -202,14 +203,14 @@ Result<PostgresSession> PostgresSession::Connect(const DbCredentials& credential
   PQsetErrorVerbosity(conn.get(), PQERRORS_TERSE);
   PQsetErrorContextVisibility(conn.get(), PQSHOW_CONTEXT_NEVER);
   if (PQsetnonblocking(conn.get(), 1) != 0) {
-    return Status(StatusCode::kInternal, "InternalError",
+    return Status(StatusCode::kInternal, db_error::kInternal,
                   "could not make the connection for " + who + " non-blocking");
   }
   return PostgresSession(std::move(conn), std::move(who));
 }
 
 Status PostgresSession::Closed() const {
-  return Status(StatusCode::kUnavailable, "ConnectionError",
+  return Status(StatusCode::kUnavailable, db_error::kConnection,
                 "the connection for " + who_ + " is closed after an earlier failure");
 }
 
@@ -219,17 +220,17 @@ Status PostgresSession::Wait(bool for_write, Deadline deadline, std::string_view
   const WaitOutcome waited = WaitForSocket(PQsocket(conn_.get()), events, deadline);
   if (waited == WaitOutcome::kTimeout) {
     conn_.reset();  // the server's statement_timeout ends the statement
-    return Status(StatusCode::kDeadlineExceeded, "Timeout",
+    return Status(StatusCode::kDeadlineExceeded, db_error::kTimeout,
                   std::string(what) + " as " + who_ + " did not finish in time");
   }
   if (waited == WaitOutcome::kError) {
     conn_.reset();
-    return Status(StatusCode::kUnavailable, "ConnectionError",
+    return Status(StatusCode::kUnavailable, db_error::kConnection,
                   std::string(what) + " as " + who_ + ": the connection failed");
   }
   if (waited == WaitOutcome::kReadable && PQconsumeInput(conn_.get()) == 0) {
     Status failed(
-        StatusCode::kUnavailable, "ConnectionError",
+        StatusCode::kUnavailable, db_error::kConnection,
         std::string(what) + " as " + who_ + ": " + TrimmedMessage(PQerrorMessage(conn_.get())));
     conn_.reset();
     return failed;
@@ -248,7 +249,7 @@ Result<std::optional<std::string>> PostgresSession::Query(
 
   if (PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                         nullptr, nullptr, 0) == 0) {
-    Status failed(StatusCode::kUnavailable, "ConnectionError",
+    Status failed(StatusCode::kUnavailable, db_error::kConnection,
                   std::string(what) + " as " + who_ + ": " + TrimmedMessage(PQerrorMessage(conn)));
     conn_.reset();
     return failed;
@@ -256,7 +257,7 @@ Result<std::optional<std::string>> PostgresSession::Query(
   for (int flushed = PQflush(conn); flushed != 0; flushed = PQflush(conn)) {
     if (flushed < 0) {
       Status failed(
-          StatusCode::kUnavailable, "ConnectionError",
+          StatusCode::kUnavailable, db_error::kConnection,
           std::string(what) + " as " + who_ + ": " + TrimmedMessage(PQerrorMessage(conn)));
       conn_.reset();
       return failed;
@@ -271,7 +272,7 @@ Result<std::optional<std::string>> PostgresSession::Query(
       if (Status waited = Wait(/*for_write=*/false, deadline, what); !waited.ok()) return waited;
       if (PQconsumeInput(conn) == 0) {
         Status failed(
-            StatusCode::kUnavailable, "ConnectionError",
+            StatusCode::kUnavailable, db_error::kConnection,
             std::string(what) + " as " + who_ + ": " + TrimmedMessage(PQerrorMessage(conn)));
         conn_.reset();
         return failed;
@@ -282,7 +283,7 @@ Result<std::optional<std::string>> PostgresSession::Query(
     if (!first) first = std::move(next);
   }
   if (!first) {
-    return Status(StatusCode::kInternal, "DatabaseError",
+    return Status(StatusCode::kInternal, db_error::kDatabase,
                   std::string(what) + " as " + who_ + " returned no result");
   }
   const ExecStatusType status = PQresultStatus(first.get());
@@ -307,7 +308,7 @@ Result<std::string> PostgresSession::QuoteIdentifier(std::string_view name) {
   if (!conn_) return Closed();
   PqString quoted(PQescapeIdentifier(conn_.get(), name.data(), name.size()));
   if (!quoted) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+    return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
                   "cannot quote the name '" + std::string(name) +
                       "': " + TrimmedMessage(PQerrorMessage(conn_.get())));
   }
@@ -318,18 +319,19 @@ Result<std::string> PostgresSession::QuoteLiteral(std::string_view text) {
   if (!conn_) return Closed();
   PqString quoted(PQescapeLiteral(conn_.get(), text.data(), text.size()));
   if (!quoted) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+    return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
                   "cannot quote a value: " + TrimmedMessage(PQerrorMessage(conn_.get())));
   }
   return std::string(quoted.get());
 }
 
-Status PostgresSession::SetPassword(std::string_view role, const Secret& password,
-                                    std::string_view algorithm, Deadline deadline) {
+Result<std::string> PostgresSession::SetPassword(std::string_view role, const Secret& password,
+                                                 std::string_view algorithm, Deadline deadline,
+                                                 PasswordStatement statement) {
   if (!conn_) return Closed();
   const std::string what = "setting the password of role \"" + std::string(role) + "\"";
   if (password.empty() || password.reveal().find('\0') != std::string_view::npos) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+    return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
                   what + ": the new password is empty or holds a NUL character");
   }
   Result<std::string> identifier = QuoteIdentifier(role);
@@ -351,23 +353,29 @@ Status PostgresSession::SetPassword(std::string_view role, const Secret& passwor
   WipedPqString verifier(
       PQencryptPasswordConn(conn_.get(), password.reveal().data(), user.c_str(), method.c_str()));
   if (!verifier) {
-    return Status(StatusCode::kFailedPrecondition, "DatabaseError",
+    return Status(StatusCode::kFailedPrecondition, db_error::kDatabase,
                   what + ": could not compute a " + method +
                       " verifier: " + TrimmedMessage(PQerrorMessage(conn_.get())));
   }
   WipedPqString literal(PQescapeLiteral(conn_.get(), verifier.get(), std::strlen(verifier.get())));
   if (!literal) {
-    return Status(StatusCode::kInternal, "DatabaseError", what + ": could not quote the verifier");
+    return Status(StatusCode::kInternal, db_error::kDatabase,
+                  what + ": could not quote the verifier");
   }
-  static constexpr std::string_view kAlterRole = "ALTER ROLE ";
-  static constexpr std::string_view kPassword = " PASSWORD ";
+  const bool create = statement == PasswordStatement::kCreateRole;
+  const std::string_view before = create ? "CREATE ROLE " : "ALTER ROLE ";
+  const std::string_view after = create ? " WITH LOGIN INHERIT PASSWORD " : " PASSWORD ";
   std::string sql;
   WipeOnExit wipe_sql(sql);
   // One allocation of the final size, so no reallocation leaves a copy behind.
-  sql.reserve(kAlterRole.size() + identifier->size() + kPassword.size() +
-              std::strlen(literal.get()));
-  sql.append(kAlterRole).append(*identifier).append(kPassword).append(literal.get());
-  return Execute(sql, what, deadline);
+  sql.reserve(before.size() + identifier->size() + after.size() + std::strlen(literal.get()));
+  sql.append(before).append(*identifier).append(after).append(literal.get());
+  if (Status done =
+          Execute(sql, create ? "creating role \"" + std::string(role) + "\"" : what, deadline);
+      !done.ok()) {
+    return done;
+  }
+  return method;
 }
 
 bool PostgresSession::UsesTls() const { return conn_ && PQsslInUse(conn_.get()) != 0; }

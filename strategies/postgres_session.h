@@ -56,14 +56,22 @@ class PostgresSession {
   Result<std::string> QuoteIdentifier(std::string_view name);
   Result<std::string> QuoteLiteral(std::string_view text);
 
+  // Which statement carries a new password.
+  enum class PasswordStatement {
+    kAlterRole,   // ALTER ROLE <role> PASSWORD '<verifier>'
+    kCreateRole,  // CREATE ROLE <role> WITH LOGIN INHERIT PASSWORD '<verifier>'
+  };
+
   // Sets the password of role `role` to `password` without the plaintext
   // leaving this process: the verifier is computed here with
-  // PQencryptPasswordConn and sent as ALTER ROLE ... PASSWORD '<verifier>'.
-  // `algorithm` is "scram-sha-256" or "md5"; empty follows the server's
+  // PQencryptPasswordConn and sent in `statement`. `algorithm` is
+  // "scram-sha-256" or "md5"; empty follows the server's
   // password_encryption. Every buffer that held the verifier is wiped. The
   // session's user needs the right to alter `role` (itself, or CREATEROLE).
-  Status SetPassword(std::string_view role, const Secret& password, std::string_view algorithm,
-                     Deadline deadline);
+  // Returns the algorithm used.
+  Result<std::string> SetPassword(std::string_view role, const Secret& password,
+                                  std::string_view algorithm, Deadline deadline,
+                                  PasswordStatement statement = PasswordStatement::kAlterRole);
 
   // Returns true iff the connection is open and encrypted with TLS.
   bool UsesTls() const;

@@ -27,7 +27,7 @@ Status TestLogin(const DbCredentials& credentials, const StrategyConfig& config,
       session->Query("SELECT 1", {}, "running SELECT 1", deadline);
   if (!one.ok()) return one.status();
   if (!one->has_value() || **one != "1") {
-    return Status(StatusCode::kInternal, "DatabaseError",
+    return Status(StatusCode::kInternal, db_error::kDatabase,
                   "SELECT 1 as " + session->who() + " did not return 1");
   }
   return Status::Ok();
@@ -49,11 +49,21 @@ class PostgresStrategy : public Strategy {
   StrategyConfig config_;
 };
 
+// An md5 verifier is password-equivalent: whoever reads it (pg_authid, a
+// statement log, a backup) can log in with it.
+void WarnIfMd5(const std::string& method, std::string_view role, Warnings* warnings) {
+  if (method != "md5") return;
+  warnings->push_back("the new password of role \"" + std::string(role) +
+                      "\" is stored as an md5 verifier (PASSWORD_ENCRYPTION or the server's "
+                      "password_encryption is md5), which is password-equivalent for anyone who "
+                      "reads it; prefer scram-sha-256");
+}
+
 class SingleUserStrategy final : public PostgresStrategy {
  public:
   using PostgresStrategy::PostgresStrategy;
 
-  Status SetSecret(const SetSecretRequest& request, Deadline deadline) override {
+  Result<Warnings> SetSecret(const SetSecretRequest& request, Deadline deadline) override {
     const DbCredentials& pending = request.pending;
     if (Status name = postgres::CheckRoleName(pending.username, "the user"); !name.ok()) {
       return name;
@@ -69,7 +79,7 @@ class SingleUserStrategy final : public PostgresStrategy {
         return session.status().WithContext("logging in with the AWSCURRENT password");
       }
       Result<PostgresSession> pending_login = Connect(pending, deadline);
-      if (pending_login.ok()) return Status::Ok();  // an earlier attempt got this far
+      if (pending_login.ok()) return Warnings{};  // an earlier attempt got this far
       if (!IsLoginRejected(pending_login.status())) {
         return pending_login.status().WithContext("logging in with the AWSPENDING password");
       }
@@ -86,10 +96,15 @@ class SingleUserStrategy final : public PostgresStrategy {
       }
     }
     // A user may change its own password without any privilege.
-    Status changed = session->SetPassword(pending.username, pending.password,
-                                          config_.password_encryption, deadline);
-    if (!changed.ok()) return changed;
-    return ConfirmOrRestore(*session, pending, *used, deadline);
+    Result<std::string> method = session->SetPassword(pending.username, pending.password,
+                                                      config_.password_encryption, deadline);
+    if (!method.ok()) return method.status();
+    if (Status confirmed = ConfirmOrRestore(*session, pending, *used, deadline); !confirmed.ok()) {
+      return confirmed;
+    }
+    Warnings warnings;
+    WarnIfMd5(*method, pending.username, &warnings);
+    return warnings;
   }
 
  private:
@@ -110,13 +125,14 @@ class SingleUserStrategy final : public PostgresStrategy {
         config_.password_encryption == "md5"
             ? " (PASSWORD_ENCRYPTION is md5; the server's pg_hba.conf may require scram-sha-256)"
             : "";
-    Status restored = session.SetPassword(used.username, used.password, "scram-sha-256", deadline);
+    Result<std::string> restored =
+        session.SetPassword(used.username, used.password, "scram-sha-256", deadline);
     if (!restored.ok()) {
-      return Status(StatusCode::kPermissionDenied, "DatabaseLoginFailed",
+      return Status(StatusCode::kPermissionDenied, db_error::kLoginFailed,
                     "the new password was set but the server refuses it" + hint +
-                        ", and putting the old one back failed: " + restored.message());
+                        ", and putting the old one back failed: " + restored.status().message());
     }
-    return Status(StatusCode::kFailedPrecondition, "DatabaseLoginFailed",
+    return Status(StatusCode::kFailedPrecondition, db_error::kLoginFailed,
                   "the new password was set but the server refuses it" + hint +
                       "; the password that logged in before was put back. The refusal: " +
                       check.status().message());
@@ -127,10 +143,14 @@ class AlternatingUsersStrategy final : public PostgresStrategy {
  public:
   using PostgresStrategy::PostgresStrategy;
 
-  Status SetSecret(const SetSecretRequest& request, Deadline deadline) override {
+  Result<Warnings> SetSecret(const SetSecretRequest& request, Deadline deadline) override {
     if (request.admin == nullptr) {
-      return Status(StatusCode::kInvalidArgument, "InvalidSecret",
+      return Status(StatusCode::kInvalidArgument, db_error::kInvalidSecret,
                     "alternating users need the admin credentials of the masterarn secret");
+    }
+    if (Status admin = CheckAdminIsNotRotated(request.admin->username, request.current.username);
+        !admin.ok()) {
+      return admin;
     }
     // Both names are checked before anything changes.
     Result<AlternatingRoles> roles =
@@ -143,24 +163,68 @@ class AlternatingUsersStrategy final : public PostgresStrategy {
       return current.status().WithContext(
           "refusing to rotate: the AWSCURRENT credentials must log in first");
     }
-    Result<PostgresSession> pending_login = Connect(request.pending, deadline);
-    if (pending_login.ok()) return Status::Ok();  // an earlier attempt got this far
-    if (!IsLoginRejected(pending_login.status())) {
-      return pending_login.status().WithContext("logging in with the AWSPENDING credentials");
+    TargetAccountFacts facts{request.pending.username};
+    Result<bool> pending_logs_in = LogsIn(request.pending, deadline, "the AWSPENDING credentials");
+    if (!pending_logs_in.ok()) return pending_logs_in.status();
+    facts.pending_logs_in = *pending_logs_in;
+    if (!facts.pending_logs_in && request.previous != nullptr &&
+        request.previous->username == request.pending.username) {
+      Result<bool> previous = LogsIn(*request.previous, deadline, "the AWSPREVIOUS credentials");
+      if (!previous.ok()) return previous.status();
+      facts.previous_logs_in = *previous;
     }
 
     Result<PostgresSession> admin = Connect(*request.admin, deadline);
     if (!admin.ok()) {
       return admin.status().WithContext("logging in as the admin user of the masterarn secret");
     }
-    if (Status clone = EnsureClone(*admin, *roles, deadline); !clone.ok()) return clone;
-    // The pending user's password is set last, so that "pending logs in"
-    // means every step above is done.
-    return admin->SetPassword(request.pending.username, request.pending.password,
-                              config_.password_encryption, deadline);
+    Result<std::optional<std::string>> target =
+        LookUpRole(*admin, request.pending.username, deadline);
+    if (!target.ok()) return target.status();
+    facts.exists = target->has_value();
+    Result<TargetAccountAction> action =
+        DecideTargetAccount(facts, "role " + Quoted(request.pending.username));
+    if (!action.ok()) return action.status();
+
+    Warnings warnings;
+    if (*action == TargetAccountAction::kCreate) {
+      // With its password in the same statement: a role this function
+      // created always logs in with the AWSPENDING password, which is how a
+      // later attempt recognises it.
+      Result<std::string> method = admin->SetPassword(
+          request.pending.username, request.pending.password, config_.password_encryption, deadline,
+          PostgresSession::PasswordStatement::kCreateRole);
+      if (!method.ok()) return method.status();
+      WarnIfMd5(*method, request.pending.username, &warnings);
+      facts.pending_logs_in = true;
+    }
+    if (Status clone = EnsureCloneActsAsOriginal(*admin, *roles, deadline); !clone.ok()) {
+      return clone;
+    }
+    if (!facts.pending_logs_in) {
+      Result<std::string> method =
+          admin->SetPassword(request.pending.username, request.pending.password,
+                             config_.password_encryption, deadline);
+      if (!method.ok()) return method.status();
+      WarnIfMd5(*method, request.pending.username, &warnings);
+    }
+    if (Status tested = TestSecret(request.pending, deadline); !tested.ok()) {
+      return tested.WithContext("after setting the password, the AWSPENDING credentials");
+    }
+    return warnings;
   }
 
  private:
+  // Returns true iff `credentials` log in; an error that is not a refused
+  // login is returned as it is, with `who` in front.
+  Result<bool> LogsIn(const DbCredentials& credentials, Deadline deadline,
+                      std::string_view who) const {
+    Result<PostgresSession> session = Connect(credentials, deadline);
+    if (session.ok()) return true;
+    if (IsLoginRejected(session.status())) return false;
+    return session.status().WithContext("logging in with " + std::string(who));
+  }
+
   // Returns "true"/"false" (the role's rolsuper), or nullopt when there is no
   // such role.
   static Result<std::optional<std::string>> LookUpRole(PostgresSession& admin,
@@ -169,41 +233,16 @@ class AlternatingUsersStrategy final : public PostgresStrategy {
                        "looking up role " + Quoted(role), deadline);
   }
 
-  // Creates the clone if it is missing and puts its membership, INHERIT and
-  // role setting in place. Idempotent.
-  static Status EnsureClone(PostgresSession& admin, const AlternatingRoles& roles,
-                            Deadline deadline) {
-    Result<std::optional<std::string>> original = LookUpRole(admin, roles.original, deadline);
-    if (!original.ok()) return original.status();
-    if (!original->has_value()) {
-      return Status(StatusCode::kFailedPrecondition, "DatabaseError",
-                    "role " + Quoted(roles.original) + " does not exist on " + admin.who() +
-                        "; the clone " + Quoted(roles.clone) + " acts as it and needs it");
-    }
-    Result<std::optional<std::string>> clone = LookUpRole(admin, roles.clone, deadline);
-    if (!clone.ok()) return clone.status();
-
+  // Puts the clone's LOGIN, INHERIT, membership in the original and role
+  // setting in place. Idempotent. REQUIRES: both roles exist.
+  static Status EnsureCloneActsAsOriginal(PostgresSession& admin, const AlternatingRoles& roles,
+                                          Deadline deadline) {
     Result<std::string> clone_name = admin.QuoteIdentifier(roles.clone);
     if (!clone_name.ok()) return clone_name.status();
     Result<std::string> original_name = admin.QuoteIdentifier(roles.original);
     if (!original_name.ok()) return original_name.status();
     Result<std::string> original_value = admin.QuoteLiteral(roles.original);
     if (!original_value.ok()) return original_value.status();
-
-    if (!clone->has_value()) {
-      Status created = admin.Execute("CREATE ROLE " + *clone_name + " WITH LOGIN INHERIT",
-                                     "creating role " + Quoted(roles.clone), deadline);
-      if (!created.ok()) {
-        // Another attempt may have created it meanwhile; that is fine.
-        Result<std::optional<std::string>> again = LookUpRole(admin, roles.clone, deadline);
-        if (!again.ok() || !again->has_value()) return created;
-      }
-    } else if (**clone == "true" && **original != "true") {
-      return Status(StatusCode::kFailedPrecondition, "DatabaseError",
-                    "role " + Quoted(roles.clone) + " exists and is a superuser while " +
-                        Quoted(roles.original) +
-                        " is not; refusing to take it over as the alternate user");
-    }
     const std::pair<std::string, std::string> statements[] = {
         {"ALTER ROLE " + *clone_name + " WITH LOGIN INHERIT",
          "keeping role " + Quoted(roles.clone) + " LOGIN INHERIT"},

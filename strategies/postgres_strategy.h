@@ -2,48 +2,44 @@
 // rotation with libpq.
 //
 // Connections (see postgres_connection.h for the details):
-//  - TLS unless the secret's "ssl" is false. DB_TLS_MODE maps to libpq's
-//    sslmode: verify-full (default), verify-ca, require, disable; never
-//    "prefer" or "allow", so a failed TLS handshake is an error ("TlsError")
-//    and never a plaintext retry.
+//  - TLS as strategy.h's one policy says (ResolveConnectionTls: DB_TLS_MODE
+//    is a floor a secret's "ssl" may raise but not lower). DB_TLS_MODE maps
+//    to libpq's sslmode: verify-full (default), verify-ca, require, disable;
+//    never "prefer" or "allow", so a failed TLS handshake is an error
+//    (DatabaseTlsError) and never a plaintext retry: libpq sends nothing but
+//    the SSLRequest before TLS is up.
 //  - Certificates are verified against DB_TLS_CA_FILE, else the system CA
-//    bundle file (/etc/ssl/certs/ca-certificates.crt on Debian,
-//    /etc/pki/tls/certs/ca-bundle.crt on Amazon Linux): libpq 15 has no
-//    sslrootcert=system, and its default, ~/.postgresql/root.crt, does not
-//    exist in Lambda. RDS and Aurora certificates need the RDS CA bundle in
-//    DB_TLS_CA_FILE.
+//    bundle file (libpq 15 has no sslrootcert=system).
 //  - Each connection attempt is bounded by min(5 s, the time left) and each
 //    statement by the time left, on the client and by statement_timeout.
 //
 // Passwords: the verifier (SCRAM-SHA-256 or MD5, following the server's
 // password_encryption unless PASSWORD_ENCRYPTION forces one) is computed here
 // with PQencryptPasswordConn; only the verifier goes to the server, in
-// ALTER ROLE ... PASSWORD, so a server logging every statement never logs a
-// plaintext password.
+// ALTER ROLE / CREATE ROLE ... PASSWORD, so a server logging every statement
+// never logs a plaintext password. An md5 verifier is password-equivalent:
+// SetSecret then returns a warning.
 //
-// Single user: pending logs in → done. Otherwise log in as the user with the
-// current password (then the previous one) and change its own password.
+// Single user: AWSCURRENT logs in, else AWSPENDING (done), else AWSPREVIOUS;
+// the user changes its own password, AWSPENDING must then log in, else the
+// old password is put back.
 //
 // Alternating users: the roles are "<user>" (the original) and
 // "<user>_clone". The current credentials must log in first (a secret whose
 // current password does not work is refused: that guards against a forged
-// secret asking the admin to reset someone's password). Pending logs in →
-// done. Otherwise, as the admin user from masterarn:
-//  - the clone is created if missing (CREATE ROLE ... LOGIN), and on every
-//    rotation kept LOGIN and INHERIT, a member of the original
-//    (GRANT original TO clone) and set to act as the original at login
-//    (ALTER ROLE clone SET role = 'original'). Objects the clone creates are
-//    therefore owned by the original, and the clone holds every privilege of
-//    the original, including ownership of what the original created: both
-//    users can use every object either creates.
-//  - the pending user's password is set (the clone's on the way to the clone;
-//    on the way back the original's, which exists already).
-// A clone that exists as a superuser while the original is not is refused.
-// A base username that itself ends in "_clone" cannot be told apart from a
-// clone (the handler's naming rule), so it is treated as one.
+// secret asking the admin to reset someone's password), and the admin must
+// not be the rotated user or its clone. As the admin user from masterarn,
+// the target role (the pending user) is created when it is a missing clone
+// (CREATE ROLE ... LOGIN INHERIT PASSWORD '<verifier>', one statement), or
+// updated when it is provably this rotation's (DecideTargetAccount), else
+// refused (AccountNotManaged). On every rotation the clone is kept LOGIN and
+// INHERIT, a member of the original (GRANT original TO clone) and set to act
+// as the original at login (ALTER ROLE clone SET role = 'original'): objects
+// the clone creates are owned by the original, and both users can use every
+// object either creates. The pending password is set unless it logs in
+// already, and must log in at the end.
 //
-// Status types: "TlsError", "ConnectionError", "Timeout", "DatabaseLoginFailed",
-// "DatabaseError", "InvalidSecret", "ConfigurationError".
+// Error types: those of strategy.h's db_error.
 #pragma once
 
 #include <memory>

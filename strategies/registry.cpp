@@ -8,25 +8,6 @@
 
 namespace secret_rotator::strategies {
 
-std::string Describe(const DbCredentials& credentials) {
-  return "user '" + credentials.username + "' at " + credentials.host + ":" +
-         std::to_string(credentials.port);
-}
-
-std::string_view TlsModeName(TlsMode mode) {
-  switch (mode) {
-    case TlsMode::kVerifyFull:
-      return "verify-full";
-    case TlsMode::kVerifyCa:
-      return "verify-ca";
-    case TlsMode::kRequire:
-      return "require";
-    case TlsMode::kDisable:
-      return "disable";
-  }
-  return "unknown";
-}
-
 std::string_view RotationKindName(RotationKind kind) {
   return kind == RotationKind::kSingleUser ? "single-user" : "alternating-users";
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/deadline.h"
 #include "base/secret.h"
@@ -24,6 +25,37 @@ enum class TlsMode {
 // "verify-full", "verify-ca", "require" or "disable", as DB_TLS_MODE spells it.
 std::string_view TlsModeName(TlsMode mode);
 
+// The error types (Status::type()) every strategy reports, the same for every
+// engine, so that an alarm or a log filter on errorType does not depend on
+// the database. The README lists them.
+namespace db_error {
+// TLS could not be set up or verified, or the peer did not offer it.
+inline constexpr char kTls[] = "DatabaseTlsError";
+// No connection: refused, reset, unknown host, no answer.
+inline constexpr char kConnection[] = "DatabaseConnectionError";
+// The server refused the credentials.
+inline constexpr char kLoginFailed[] = "DatabaseLoginFailed";
+// The server refused a statement, or another server-side failure.
+inline constexpr char kDatabase[] = "DatabaseError";
+// The invocation's time ran out.
+inline constexpr char kTimeout[] = "Timeout";
+// A field of a secret cannot be used (empty, NUL byte, too long, out of range).
+inline constexpr char kInvalidSecret[] = "InvalidSecret";
+// The function's own settings cannot be used (an unreadable CA file, ...).
+inline constexpr char kConfiguration[] = "ConfigurationError";
+// The login matched another account than the secret names, or the admin
+// is the rotated user or its clone.
+inline constexpr char kAccountMismatch[] = "AccountMismatch";
+// An existing account that this function cannot prove it manages.
+inline constexpr char kAccountNotManaged[] = "AccountNotManaged";
+// The server's version is unknown or too old for the operation.
+inline constexpr char kUnsupportedServer[] = "UnsupportedServer";
+// A privilege line that cannot be copied to the alternate user.
+inline constexpr char kUnsupportedGrant[] = "UnsupportedGrant";
+// A bug or an answer the function did not expect.
+inline constexpr char kInternal[] = "InternalError";
+}  // namespace db_error
+
 // Settings that apply to every connection the function makes, read once at
 // start-up.
 struct StrategyConfig {
@@ -36,7 +68,31 @@ struct StrategyConfig {
   // MySQL only: the folder of the client library's authentication plugins
   // (caching_sha2_password for MySQL 8, ...); empty keeps the library's own.
   std::string mysql_plugin_dir;
+  // DB_TLS_ALLOW_SECRET_DOWNGRADE: a secret's "ssl": false may turn TLS off
+  // although DB_TLS_MODE asks for it. Off by default: DB_TLS_MODE is a floor.
+  bool allow_secret_tls_downgrade = false;
+  // DB_ALLOW_CLEARTEXT_AUTH: MySQL's clear-text authentication plugins
+  // (mysql_clear_password, dialog) may be used, over TLS only. Off by default.
+  bool allow_cleartext_auth = false;
 };
+
+// The TLS mode of one connection and how it came about, for messages.
+struct ConnectionTls {
+  TlsMode mode = TlsMode::kVerifyFull;
+  // E.g. "TLS mode verify-full (DB_TLS_MODE)".
+  std::string description;
+};
+
+// The one TLS policy of every engine. DB_TLS_MODE is the operator's floor: a
+// secret may ask for more TLS, never less.
+//   the secret's "ssl"  DB_TLS_MODE      result
+//   absent              any              DB_TLS_MODE
+//   true                disable          verify-full (the secret asks for TLS)
+//   true                any other        DB_TLS_MODE
+//   false               any              DB_TLS_MODE, unless
+//                                        config.allow_secret_tls_downgrade:
+//                                        then disable
+ConnectionTls ResolveConnectionTls(const StrategyConfig& config, std::optional<bool> secret_ssl);
 
 // One set of database credentials, parsed from a secret.
 struct DbCredentials {
@@ -56,9 +112,53 @@ std::string Describe(const DbCredentials& credentials);
 struct SetSecretRequest {
   const DbCredentials& current;
   const DbCredentials& pending;
-  const DbCredentials* previous = nullptr;  // AWSPREVIOUS, when there is one
-  const DbCredentials* admin = nullptr;     // alternating users: the masterarn secret's
+  // AWSPREVIOUS, when there is one on the same host and port.
+  const DbCredentials* previous = nullptr;
+  const DbCredentials* admin = nullptr;  // alternating users: the masterarn secret's
 };
+
+// What a step did that the operator should know about although it
+// succeeded; each is one sentence. Never holds a password.
+using Warnings = std::vector<std::string>;
+
+// The suffix of the second user in the alternating-users strategy.
+inline constexpr std::string_view kCloneSuffix = "_clone";
+
+// "alice" -> "alice_clone", "alice_clone" -> "alice".
+std::string AlternateUsername(std::string_view username);
+
+// Returns true iff `username` names the clone of another user ("x_clone").
+bool IsCloneName(std::string_view username);
+
+// Refuses (AccountMismatch) when the admin user of the masterarn secret is
+// the rotated user or its alternate: rotating would change the admin's own
+// password through the admin's session (locking out every secret that uses
+// it) or create a full-privilege copy of the admin. Compares user names.
+Status CheckAdminIsNotRotated(std::string_view admin_username, std::string_view current_username);
+
+// Alternating users: what SetSecret may do with the account the AWSPENDING
+// credentials name (the target), the one rule of every engine. The function
+// never adopts or changes an account it did not create or was not given.
+struct TargetAccountFacts {
+  std::string_view target;        // the AWSPENDING user name
+  bool exists = false;            // the account exists on the server
+  bool pending_logs_in = false;   // it logs in with the AWSPENDING password
+  bool previous_logs_in = false;  // AWSPREVIOUS names it and its password logs in
+};
+enum class TargetAccountAction {
+  kCreate,  // a missing clone: create it
+  kAdopt,   // an existing account proven to be this rotation's: update it
+};
+// kCreate for a missing "_clone" account; kAdopt for an existing account that
+// logs in with the AWSPENDING password (an earlier attempt of this rotation
+// set it) or with the AWSPREVIOUS password of the same user (an earlier
+// rotation left it). Otherwise AccountNotManaged, naming the account and
+// what to do: an existing account nothing proves to be this function's (it
+// may belong to another application), or a missing original user (a secret
+// whose AWSCURRENT user is "x_clone" while "x" does not exist: alternating
+// users start from the original).
+Result<TargetAccountAction> DecideTargetAccount(const TargetAccountFacts& facts,
+                                                std::string_view account_text);
 
 class Strategy {
  public:
@@ -66,8 +166,9 @@ class Strategy {
 
   // Makes the database accept `request.pending`. Idempotent: succeeds without
   // a change when pending already logs in. REQUIRES: the handler has checked
-  // that current and pending name the same host, port and engine.
-  virtual Status SetSecret(const SetSecretRequest& request, Deadline deadline) = 0;
+  // that current and pending name the same host, port and engine. Returns
+  // what the operator should know although the step succeeded.
+  virtual Result<Warnings> SetSecret(const SetSecretRequest& request, Deadline deadline) = 0;
 
   // Logs in with `pending` and runs a trivial query.
   virtual Status TestSecret(const DbCredentials& pending, Deadline deadline) = 0;

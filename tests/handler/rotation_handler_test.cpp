@@ -157,12 +157,71 @@ TEST_F(RotationHandlerTest, MasterarnNamingAMissingSecretIsAClearErrorAndChanges
   secrets_.StartRotation(arn_, kToken);
   RotationConfig config;
   config.default_kind = strategies::RotationKind::kAlternatingUsers;
-  ASSERT_TRUE(Run(Step::kCreateSecret, config).ok());
-  Result<std::string> result = Run(Step::kSetSecret, config);
+  Result<std::string> result = Run(Step::kCreateSecret, config);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().type(), aws::kResourceNotFound);
   EXPECT_NE(result.status().message().find("masterarn secret no-such-secret"), std::string::npos);
+  EXPECT_EQ(secrets_.mutating_calls(), 0);
   EXPECT_EQ(Db().changes, 0);
+}
+
+// The admin of masterarn must be neither the rotated user nor its clone:
+// refused in createSecret, before anything is stored or changed.
+TEST_F(RotationHandlerTest, AdminThatIsTheRotatedUserOrItsCloneIsRefusedAtCreateSecret) {
+  struct Case {
+    const char* user;
+    const char* admin;
+  };
+  for (const Case& c : {Case{"app", "app"}, Case{"app", "app_clone"}, Case{"app_clone", "app"}}) {
+    SCOPED_TRACE(std::string(c.user) + " with admin " + c.admin);
+    WriteDb({{c.user, "pw"}, {c.admin, "pw"}});
+    const std::string master =
+        secrets_.AddSecret(std::string("master-") + c.user + c.admin, SecretJson(c.admin, "pw"));
+    arn_ = secrets_.AddSecret(std::string("db-") + c.user + c.admin,
+                              SecretJson(c.user, "pw", R"(,"masterarn":")" + master + "\""));
+    secrets_.StartRotation(arn_, kToken);
+    const int mutations = secrets_.mutating_calls();
+    RotationConfig config;
+    config.default_kind = strategies::RotationKind::kAlternatingUsers;
+    Result<std::string> result = Run(Step::kCreateSecret, config);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().type(), "AccountMismatch");
+    EXPECT_NE(result.status().message().find("masterarn"), std::string::npos);
+    EXPECT_EQ(secrets_.mutating_calls(), mutations);
+    EXPECT_EQ(Db().changes, 0);
+  }
+}
+
+TEST_F(RotationHandlerTest, MasterarnNamingTheSecretItselfIsRefusedClearly) {
+  WriteDb({{"app", "pw"}});
+  arn_ = secrets_.AddSecret("db", SecretJson("app", "pw", R"(,"masterarn":"db")"));
+  secrets_.StartRotation(arn_, kToken);
+  RotationConfig config;
+  config.default_kind = strategies::RotationKind::kAlternatingUsers;
+  Result<std::string> result = Run(Step::kCreateSecret, config);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().type(), "InvalidSecret");
+  EXPECT_NE(result.status().message().find("names the secret itself"), std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(secrets_.mutating_calls(), 0);
+}
+
+// finishSecret right after createSecret (a replayed or manual invocation):
+// the database never received the pending password, so AWSCURRENT stays.
+TEST_F(RotationHandlerTest, FinishSecretRefusesCredentialsThatDoNotLogIn) {
+  WriteDb({{"alice", "pw"}});
+  arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw"));
+  secrets_.StartRotation(arn_, kToken);
+  ASSERT_TRUE(Run(Step::kCreateSecret).ok());
+  const int mutations = secrets_.mutating_calls();
+  Result<std::string> result = Run(Step::kFinishSecret);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().type(), "DatabaseLoginFailed");
+  EXPECT_NE(result.status().message().find("refusing to move AWSCURRENT"), std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(secrets_.mutating_calls(), mutations);
+  EXPECT_TRUE(secrets_.DescribeSecret(arn_, Deadline::After({}))
+                  ->HasStage(kFirstVersion, aws::kAwsCurrent));
 }
 
 TEST_F(RotationHandlerTest, PreChecksRefuseDisabledRotationUnknownAndNonPendingVersions) {
@@ -322,9 +381,11 @@ TEST_F(RotationHandlerTest, CreateSecretStopsOnAnUnexpectedErrorReadingPending) 
 }
 
 TEST_F(RotationHandlerTest, FinishSecretSucceedsWhenAnEarlierAttemptAlreadyMovedTheLabel) {
+  WriteDb({{"alice", "pw"}});
   arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw"));
   secrets_.StartRotation(arn_, kToken);
   ASSERT_TRUE(Run(Step::kCreateSecret).ok());
+  ASSERT_TRUE(Run(Step::kSetSecret).ok());
   // The label moves, but the answer is lost on the way back.
   secrets_.LoseAnswerOfNext("UpdateSecretVersionStage");
   Result<std::string> result = Run(Step::kFinishSecret);
@@ -335,9 +396,11 @@ TEST_F(RotationHandlerTest, FinishSecretSucceedsWhenAnEarlierAttemptAlreadyMoved
 }
 
 TEST_F(RotationHandlerTest, FinishSecretReportsAFailureThatDidNotMoveTheLabel) {
+  WriteDb({{"alice", "pw"}});
   arn_ = secrets_.AddSecret("db", SecretJson("alice", "pw"));
   secrets_.StartRotation(arn_, kToken);
   ASSERT_TRUE(Run(Step::kCreateSecret).ok());
+  ASSERT_TRUE(Run(Step::kSetSecret).ok());
   secrets_.FailNext("UpdateSecretVersionStage",
                     Status(StatusCode::kPermissionDenied, "AccessDeniedException", "denied"));
   Result<std::string> result = Run(Step::kFinishSecret);

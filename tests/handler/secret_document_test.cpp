@@ -79,11 +79,5 @@ TEST(SecretDocument, WithCredentialsKeepsEveryOtherFieldAsItIs) {
   EXPECT_EQ(before, after);
 }
 
-TEST(AlternateUsername, AddsOrRemovesTheCloneSuffix) {
-  EXPECT_EQ(AlternateUsername("app"), "app_clone");
-  EXPECT_EQ(AlternateUsername("app_clone"), "app");
-  EXPECT_EQ(AlternateUsername("_clone"), "_clone_clone");
-}
-
 }  // namespace
 }  // namespace secret_rotator::handler

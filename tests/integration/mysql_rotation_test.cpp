@@ -208,30 +208,40 @@ class MariaDbRotationTest : public testing::MariaDbTest {
     return current.get();
   }
 
-  // Runs a rotation that stops right after setSecret succeeded, as if the
-  // function crashed then: PutSecretValue fails once, so rotate-secret stops
-  // at createSecret and leaves the AWSPENDING version without a value; then
-  // createSecret and setSecret run through the Lambda Invoke API. Returns the
-  // pending version.
-  std::string RotateUntilSetSecret(const std::string& arn) {
+  static std::string Event(const std::string& arn, const std::string& token, const char* step) {
+    return R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" + token + R"(","Step":")" +
+           step + "\"}";
+  }
+
+  // Starts a rotation that stops in createSecret (PutSecretValue fails
+  // once), runs createSecret through the Lambda Invoke API and returns the
+  // pending version: it has a value, and nothing else happened.
+  std::string StopAfterCreateSecret(const std::string& arn) {
     JsonValue fault;
     fault["operation"] = "PutSecretValue";
     fault["responses"][0]["status"] = 400;
     fault["responses"][0]["type"] = "InvalidRequestException";
     fault["responses"][0]["message"] = "injected: the function stops here";
     aws_->QueueFaults(fault);
-    const ProcessResult stopped = aws_->RotateSecret(arn);
-    ExpectFailedAt(stopped, "createSecret", "InvalidRequestException", "injected");
+    ExpectFailedAt(aws_->RotateSecret(arn), "createSecret", "InvalidRequestException", "injected");
     const std::string token = aws_->VersionWithStage(arn, "AWSPENDING");
     EXPECT_FALSE(token.empty());
-    for (const char* step : {"createSecret", "setSecret"}) {
-      bool function_error = true;
-      const std::string response =
-          aws_->Invoke(R"({"SecretId":")" + arn + R"(","ClientRequestToken":")" + token +
-                           R"(","Step":")" + step + "\"}",
-                       &function_error);
-      EXPECT_FALSE(function_error) << step << ": " << response;
-    }
+    bool function_error = true;
+    const std::string response = aws_->Invoke(Event(arn, token, "createSecret"), &function_error);
+    EXPECT_FALSE(function_error) << response;
+    return token;
+  }
+
+  // Runs a rotation that stops right after setSecret succeeded, as if the
+  // function crashed then: PutSecretValue fails once, so rotate-secret stops
+  // at createSecret and leaves the AWSPENDING version without a value; then
+  // createSecret and setSecret run through the Lambda Invoke API. Returns the
+  // pending version.
+  std::string RotateUntilSetSecret(const std::string& arn) {
+    const std::string token = StopAfterCreateSecret(arn);
+    bool function_error = true;
+    const std::string response = aws_->Invoke(Event(arn, token, "setSecret"), &function_error);
+    EXPECT_FALSE(function_error) << "setSecret: " << response;
     return token;
   }
 
@@ -664,32 +674,107 @@ TEST_F(MariaDbSingleUser, WrongCaFailsAtSetSecretWithoutAPlaintextAttempt) {
   EXPECT_FALSE(Contains(rotated.err, "initial-Password-0"));
 }
 
-TEST_F(MariaDbSingleUser, SslFalseRotatesOverPlaintext) {
+// DB_TLS_MODE is the operator's floor: a secret's "ssl": false does not turn
+// TLS off (it did, and SET PASSWORD went out in clear) unless the operator
+// sets DB_TLS_ALLOW_SECRET_DOWNGRADE=true.
+TEST_F(MariaDbSingleUser, SslFalseRotatesOverTlsUnlessTheOperatorAllowsADowngrade) {
   StartAws();
-  const std::string user = Unique("plain");
+  const std::string user = Unique("floor");
   CreateUser(user, "initial-Password-0", "REQUIRE NONE");
-  const std::string secure = Unique("plainreq");
-  CreateUser(secure, "secure-Password-0", "REQUIRE SSL");
   ASSERT_FALSE(HasFailure());
   JsonValue secret = SecretFor(user, "initial-Password-0");
   secret["ssl"] = false;
   const std::string arn = CreateSecret(secret);
-
   ASSERT_FALSE(Rotate(arn).empty());
+  EXPECT_GE(CountLogins(user, "using SSL/TLS"), 3U);
+  EXPECT_EQ(At(arn, "AWSCURRENT")["ssl"], JsonValue(false)) << "the field is kept";
 
+  StartAws({{"DB_TLS_ALLOW_SECRET_DOWNGRADE", "true"}});
+  const std::string plain = Unique("plain");
+  CreateUser(plain, "initial-Password-0", "REQUIRE NONE");
+  const std::string secure = Unique("plainreq");
+  CreateUser(secure, "secure-Password-0", "REQUIRE SSL");
+  ASSERT_FALSE(HasFailure());
+  JsonValue plain_secret = SecretFor(plain, "initial-Password-0");
+  plain_secret["ssl"] = false;
+  const std::string plain_arn = CreateSecret(plain_secret);
+  ASSERT_FALSE(Rotate(plain_arn).empty());
   // Every connection the function made as this user was plaintext.
-  EXPECT_GE(CountLogins(user, "using TCP/IP"), 3U);
-  EXPECT_TRUE(LogsIn(user, At(arn, "AWSCURRENT")["password"].get<std::string>()));
-  EXPECT_TRUE(Refused(user, "initial-Password-0"));
+  EXPECT_GE(CountLogins(plain, "using TCP/IP"), 3U);
+  EXPECT_TRUE(LogsIn(plain, At(plain_arn, "AWSCURRENT")["password"].get<std::string>()));
+  EXPECT_TRUE(Refused(plain, "initial-Password-0"));
 
-  // A REQUIRE SSL user cannot log in without TLS: "ssl": false is never
-  // upgraded behind the secret's back.
+  // A REQUIRE SSL user cannot log in without TLS: an allowed "ssl": false is
+  // never upgraded behind the secret's back.
   JsonValue secure_secret = SecretFor(secure, "secure-Password-0");
   secure_secret["ssl"] = false;
   const std::string secure_arn = CreateSecret(secure_secret);
   ExpectFailedAt(aws_->RotateSecret(secure_arn), "setSecret", "DatabaseLoginFailed", secure);
   EXPECT_GE(CountLogins(secure, "using TCP/IP"), 2U);
   EXPECT_TRUE(LogsIn(secure, "secure-Password-0"));
+}
+
+// finishSecret without setSecret (a replayed or manual invocation right
+// after createSecret): the database never got the pending password, so
+// AWSCURRENT must not move.
+TEST_F(MariaDbSingleUser, FinishSecretWithoutSetSecretIsRefused) {
+  StartAws();
+  const std::string user = Unique("finish");
+  CreateUser(user, "initial-Password-0");
+  ASSERT_FALSE(HasFailure());
+  const std::string arn = CreateSecret(SecretFor(user, "initial-Password-0"));
+  const std::string first = aws_->VersionWithStage(arn, "AWSCURRENT");
+  const std::string token = StopAfterCreateSecret(arn);
+  bool function_error = false;
+  const std::string response = aws_->Invoke(Event(arn, token, "finishSecret"), &function_error);
+  EXPECT_TRUE(function_error) << response;
+  EXPECT_TRUE(Contains(response, "DatabaseLoginFailed")) << response;
+  EXPECT_TRUE(Contains(response, "refusing to move AWSCURRENT")) << response;
+  EXPECT_EQ(aws_->VersionWithStage(arn, "AWSCURRENT"), first);
+  EXPECT_TRUE(LogsIn(user, "initial-Password-0"));
+}
+
+// The general log records every statement: it must hold hashes, never a
+// password (mysql_native_password accounts get '*<hash>').
+TEST_F(MariaDbSingleUser, GeneralLogHoldsHashesNotPasswords) {
+  StartAws();
+  const std::string user = Unique("hashed");
+  CreateUser(user, "initial-Password-0");
+  ASSERT_FALSE(HasFailure());
+  const std::string arn = CreateSecret(SecretFor(user, "initial-Password-0"));
+  ASSERT_FALSE(Rotate(arn).empty());
+  ASSERT_FALSE(Rotate(arn).empty());
+  const std::string log = testing::ReadFile(server_.general_log);
+  for (const char* stage : {"AWSCURRENT", "AWSPREVIOUS"}) {
+    const std::string password = At(arn, stage)["password"].get<std::string>();
+    EXPECT_FALSE(Contains(log, password)) << stage << "'s password is in the general log";
+  }
+  MariaDbClient checker(server_, server_.admin_user, server_.admin_password);
+  const std::string hash =
+      checker.Value("SELECT PASSWORD(" +
+                    checker.Quote(At(arn, "AWSCURRENT")["password"].get<std::string>()) + ")");
+  ASSERT_EQ(hash.size(), 41U);
+  EXPECT_TRUE(Contains(log, "SET PASSWORD FOR '" + user + "'@'%' = '" + hash + "'"))
+      << "the statement with the hash is in the log";
+}
+
+// Several accounts with one user name ('u'@'%' and 'u'@'localhost'): only
+// the one the server matched changes, and a warning names the others.
+TEST_F(MariaDbSingleUser, OtherAccountsOfTheUserAreNamedInAWarning) {
+  StartAws();
+  const std::string user = Unique("hosts");
+  CreateUser(user, "initial-Password-0");
+  AdminExec("CREATE USER " + admin_->Account(user, "localhost") + " IDENTIFIED BY " +
+            admin_->Quote("initial-Password-0"));
+  // The user may read mysql.user, so the function can see the other account.
+  AdminExec("GRANT SELECT ON mysql.* TO " + admin_->Account(user));
+  ASSERT_FALSE(HasFailure());
+  const std::string arn = CreateSecret(SecretFor(user, "initial-Password-0"));
+  ASSERT_FALSE(Rotate(arn).empty());
+  const std::string log = aws_->FunctionLog();
+  EXPECT_TRUE(Contains(log, "'" + user + "'@'localhost'")) << log;
+  EXPECT_TRUE(Contains(log, "did not change")) << log;
+  AdminExec("DROP USER " + admin_->Account(user, "localhost"));
 }
 
 // --- bad secrets -------------------------------------------------------------
@@ -773,13 +858,76 @@ TEST_F(MariaDbAlternatingUsers, MasterArnNamingAMissingSecretFailsAndChangesNoth
 
   const ProcessResult rotated = aws_->RotateSecret(arn);
 
-  ExpectFailedAt(rotated, "setSecret", "ResourceNotFoundException", missing);
+  ExpectFailedAt(rotated, "createSecret", "ResourceNotFoundException", missing);
   EXPECT_TRUE(Contains(rotated.err, "masterarn")) << rotated.err;
   EXPECT_FALSE(testing::UserExists(*admin_, user + "_clone"));
   EXPECT_TRUE(testing::ConnectLines(server_, user + "_clone").empty());
   EXPECT_EQ(testing::ShowCreateUser(*admin_, user), account);
   EXPECT_TRUE(LogsIn(user, "initial-Password-0"));
   EXPECT_EQ(aws_->VersionWithStage(arn, "AWSCURRENT"), first);
+}
+
+// A masterarn secret that names the rotated user (or its clone) is refused
+// in createSecret, before anything changes (rotation 1 created a
+// full-privilege "<admin>_clone" before).
+TEST_F(MariaDbAlternatingUsers, AdminThatIsTheRotatedUserIsRefusedBeforeAnyChange) {
+  StartAws();
+  const std::string user = Unique("selfadmin");
+  CreateUser(user, "initial-Password-0");
+  AdminExec("GRANT ALL PRIVILEGES ON *.* TO " + admin_->Account(user) + " WITH GRANT OPTION");
+  ASSERT_FALSE(HasFailure());
+  const std::string account = testing::ShowCreateUser(*admin_, user);
+  JsonValue secret = SecretFor(user, "initial-Password-0");
+  secret["masterarn"] =
+      aws_->CreateSecret("self-admin", WriteJson(SecretFor(user, "initial-Password-0")));
+  secret["rotationStrategy"] = "alternating-users";
+  const std::string arn = CreateSecret(secret);
+  const std::string first = aws_->VersionWithStage(arn, "AWSCURRENT");
+
+  ExpectFailedAt(aws_->RotateSecret(arn), "createSecret", "AccountMismatch", "masterarn");
+  EXPECT_FALSE(testing::UserExists(*admin_, user + "_clone"));
+  EXPECT_EQ(testing::ShowCreateUser(*admin_, user), account);
+  for (const JsonValue& request : aws_->Requests()) {
+    EXPECT_NE(request["operation"].get<std::string>(), "PutSecretValue") << "nothing was stored";
+  }
+  EXPECT_EQ(aws_->VersionWithStage(arn, "AWSCURRENT"), first);
+}
+
+// An existing "<user>_clone" that this function did not create may belong to
+// another application: its password and grants are left as they are.
+TEST_F(MariaDbAlternatingUsers, AnUnrelatedCloneAccountIsNotTakenOver) {
+  StartAws();
+  const std::string user = Unique("takeover");
+  const std::string clone = user + "_clone";
+  const std::string database = Unique("takeoverdb");
+  CreateUser(user, "initial-Password-0");
+  CreateDatabase(database);
+  AdminExec("CREATE USER " + admin_->Account(clone) + " IDENTIFIED BY " +
+            admin_->Quote("other-application-Password"));
+  Grant("SELECT, INSERT, DELETE", database, clone);
+  ASSERT_FALSE(HasFailure());
+  const std::string account = testing::ShowCreateUser(*admin_, clone);
+  const std::vector<std::string> grants = testing::NormalizedGrants(*admin_, clone);
+  const std::string arn = CreateSecret(AlternatingSecretFor(user, "initial-Password-0"));
+  const int statements = PasswordStatements(clone);
+
+  ExpectFailedAt(aws_->RotateSecret(arn), "setSecret", "AccountNotManaged", clone);
+  EXPECT_EQ(testing::ShowCreateUser(*admin_, clone), account);
+  EXPECT_EQ(testing::NormalizedGrants(*admin_, clone), grants);
+  EXPECT_TRUE(LogsIn(clone, "other-application-Password"));
+  EXPECT_EQ(PasswordStatements(clone), statements);
+}
+
+// A secret whose user is "x_clone" while "x" does not exist: refused, and
+// "x" is not created (one rule with PostgreSQL).
+TEST_F(MariaDbAlternatingUsers, ACloneWhoseOriginalIsMissingIsRefused) {
+  StartAws();
+  const std::string base = Unique("orphan");
+  CreateUser(base + "_clone", "initial-Password-0");
+  ASSERT_FALSE(HasFailure());
+  const std::string arn = CreateSecret(AlternatingSecretFor(base + "_clone", "initial-Password-0"));
+  ExpectFailedAt(aws_->RotateSecret(arn), "setSecret", "AccountNotManaged", base);
+  EXPECT_FALSE(testing::UserExists(*admin_, base));
 }
 
 }  // namespace

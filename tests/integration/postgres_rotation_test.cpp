@@ -204,7 +204,11 @@ class PostgresRotationTest : public ::testing::Test {
   // then run through the Lambda Invoke API, and the function "crashes" before
   // testSecret. Expects the retried rotation to complete without changing
   // the pending password of `pending_user`, which the database already has.
-  void CrashAfterSetSecretAndResume(const std::string& arn, const std::string& pending_user) {
+  // Starts a rotation of `arn` that stops in createSecret (Secrets Manager
+  // refuses the function's PutSecretValue once), runs createSecret again
+  // through the Lambda Invoke API, and returns the rotation's token: the
+  // AWSPENDING version exists, and nothing else happened.
+  std::string StopAfterCreateSecret(const std::string& arn) {
     const std::string first = VersionWithStage(arn, kCurrent);
     JsonValue refusal;
     refusal["status"] = 400;
@@ -215,12 +219,22 @@ class PostgresRotationTest : public ::testing::Test {
     faults["responses"].push_back(refusal);
     local_->QueueFaults(faults);
     const ProcessResult stopped = local_->RotateSecret(arn);
-    ASSERT_NE(stopped.exit_code, 0);
-    ASSERT_TRUE(Contains(stopped.err, "rotation step createSecret failed")) << stopped.err;
+    EXPECT_NE(stopped.exit_code, 0);
+    EXPECT_TRUE(Contains(stopped.err, "rotation step createSecret failed")) << stopped.err;
     const std::string token = local_->VersionWithStage(arn, kPending);
-    ASSERT_FALSE(token.empty());
-    ASSERT_NE(token, first);
-    for (const char* step : {"createSecret", "setSecret"}) {
+    EXPECT_FALSE(token.empty());
+    EXPECT_NE(token, first);
+    bool function_error = true;
+    const std::string response = local_->Invoke(Event(arn, token, "createSecret"), &function_error);
+    EXPECT_FALSE(function_error) << response;
+    return token;
+  }
+
+  void CrashAfterSetSecretAndResume(const std::string& arn, const std::string& pending_user) {
+    const std::string first = VersionWithStage(arn, kCurrent);
+    const std::string token = StopAfterCreateSecret(arn);
+    ASSERT_FALSE(HasFailure());
+    for (const char* step : {"setSecret"}) {
       bool function_error = true;
       const std::string response = local_->Invoke(Event(arn, token, step), &function_error);
       ASSERT_FALSE(function_error) << step << ": " << response;
@@ -575,9 +589,10 @@ TEST_F(PostgresSingleUser, WrongCaFailsAtSetSecretWithoutAPlaintextAttempt) {
   const std::string verifier = admin_->StoredVerifier(user);
 
   const std::string err = FailedRotation(arn);
-  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: TlsError: ")) << err;
-  for (const std::string& part : {std::string("certificate verify failed"), server_.other_ca,
-                                  std::string("No plaintext connection was tried")}) {
+  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: DatabaseTlsError: ")) << err;
+  for (const std::string& part :
+       {std::string("certificate verify failed"), server_.other_ca,
+        std::string("No credential and no statement was sent without TLS")}) {
     EXPECT_TRUE(Contains(err, part)) << part << " in " << err;
   }
   EXPECT_FALSE(Contains(err, password));
@@ -596,20 +611,48 @@ TEST_F(PostgresSingleUser, WrongCaFailsAtSetSecretWithoutAPlaintextAttempt) {
   EXPECT_TRUE(Contains(ServerLog(), "connection authorized: user=" + user + " "));
 }
 
-TEST_F(PostgresSingleUser, SslFalseRotatesInPlaintext) {
-  const std::string user = UniqueName("e2e_tls_off");
-  const std::string password = HostilePassword();
+// DB_TLS_MODE is the operator's floor: a secret's "ssl": false does not turn
+// TLS off (it did, and sent the old password in clear) unless the operator
+// sets DB_TLS_ALLOW_SECRET_DOWNGRADE=true.
+TEST_F(PostgresSingleUser, SslFalseRotatesOverTlsUnlessTheOperatorAllowsADowngrade) {
   JsonValue ssl_off;
   ssl_off["ssl"] = false;
+  const std::string user = UniqueName("e2e_tls_floor");
+  const std::string password = HostilePassword();
   const std::string arn = CreateRoleAndSecret(user, password, ssl_off);
-
   Rotate(arn);
-  const JsonValue current = ValueAt(arn, kCurrent);
-  EXPECT_EQ(current["ssl"], JsonValue(false)) << "the field is kept";
-  EXPECT_TRUE(LogsIn(server_, user, current["password"].get<std::string>()));
-  EXPECT_FALSE(LogsIn(server_, user, password));
+  EXPECT_EQ(ValueAt(arn, kCurrent)["ssl"], JsonValue(false)) << "the field is kept";
+  ExpectFunctionLoginsUsed(user, /*tls=*/true);
+
+  StartFunction({{"DB_TLS_ALLOW_SECRET_DOWNGRADE", "true"}});
+  const std::string plain_user = UniqueName("e2e_tls_off");
+  const std::string plain_password = HostilePassword();
+  const std::string plain_arn = CreateRoleAndSecret(plain_user, plain_password, ssl_off);
+  Rotate(plain_arn);
+  const JsonValue current = ValueAt(plain_arn, kCurrent);
+  EXPECT_TRUE(LogsIn(server_, plain_user, current["password"].get<std::string>()));
+  EXPECT_FALSE(LogsIn(server_, plain_user, plain_password));
   // Every login of the function (setSecret, testSecret) was plaintext.
-  ExpectFunctionLoginsUsed(user, /*tls=*/false);
+  ExpectFunctionLoginsUsed(plain_user, /*tls=*/false);
+}
+
+// finishSecret without setSecret (a replayed or manual invocation right
+// after createSecret): the database never got the pending password, so
+// AWSCURRENT must not move.
+TEST_F(PostgresSingleUser, FinishSecretWithoutSetSecretIsRefused) {
+  const std::string user = UniqueName("e2e_finish_early");
+  const std::string password = HostilePassword();
+  const std::string arn = CreateRoleAndSecret(user, password);
+  const std::string first = VersionWithStage(arn, kCurrent);
+  const std::string token = StopAfterCreateSecret(arn);
+
+  bool function_error = false;
+  const std::string response = local_->Invoke(Event(arn, token, "finishSecret"), &function_error);
+  EXPECT_TRUE(function_error) << response;
+  EXPECT_TRUE(Contains(response, "DatabaseLoginFailed")) << response;
+  EXPECT_TRUE(Contains(response, "refusing to move AWSCURRENT")) << response;
+  EXPECT_EQ(VersionWithStage(arn, kCurrent), first);
+  EXPECT_TRUE(LogsIn(server_, user, password));
 }
 
 // ---- The server log ----
@@ -699,6 +742,68 @@ TEST_F(PostgresSingleUser, BadSecretsFailClearlyAndChangeNothing) {
   EXPECT_TRUE(FunctionLogins(user).empty()) << "the function never logged in";
 }
 
+// A masterarn secret that names the rotated user (or its clone) would make
+// the admin change its own password: refused in createSecret, before any
+// change (it locked the admin out for good).
+TEST_F(PostgresAlternatingUsers, AdminThatIsTheRotatedUserIsRefusedBeforeAnyChange) {
+  const std::string user = UniqueName("e2e_self_admin");
+  const std::string password = HostilePassword();
+  admin_->CreateRole(user, password);
+  admin_->Query("ALTER ROLE " + admin_->Identifier(user) + " CREATEROLE");
+  const std::string self_master = CreateSecret(SecretFor(user, password));
+  JsonValue secret = SecretFor(user, password);
+  secret["masterarn"] = self_master;
+  const std::string arn = CreateSecret(secret);
+  const std::string first = VersionWithStage(arn, kCurrent);
+  const std::string verifier = admin_->StoredVerifier(user);
+
+  const std::string err = FailedRotation(arn);
+  EXPECT_TRUE(Contains(err, "rotation step createSecret failed: AccountMismatch: ")) << err;
+  for (const JsonValue& request : local_->Requests()) {
+    EXPECT_NE(request["operation"].get<std::string>(), "PutSecretValue") << "nothing was stored";
+  }
+  EXPECT_EQ(VersionWithStage(arn, kCurrent), first);
+  EXPECT_FALSE(admin_->RoleExists(user + kCloneSuffix));
+  EXPECT_EQ(admin_->StoredVerifier(user), verifier);
+  EXPECT_TRUE(LogsIn(server_, user, password));
+}
+
+// An existing "<user>_clone" that this function did not create may belong to
+// another application: it is neither adopted nor changed.
+TEST_F(PostgresAlternatingUsers, AnUnrelatedCloneRoleIsNotTakenOver) {
+  const std::string user = UniqueName("e2e_takeover");
+  const std::string clone = user + kCloneSuffix;
+  const std::string other_password = HostilePassword();
+  admin_->CreateRole(clone, other_password);
+  admin_->Query("ALTER ROLE " + admin_->Identifier(clone) + " CREATEDB CREATEROLE");
+  const std::string verifier = admin_->StoredVerifier(clone);
+  const std::string arn = CreateAlternatingSecret(user, HostilePassword());
+  const std::string first = VersionWithStage(arn, kCurrent);
+
+  const std::string err = FailedRotation(arn);
+  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: AccountNotManaged: ")) << err;
+  EXPECT_TRUE(Contains(err, clone)) << err;
+  EXPECT_EQ(VersionWithStage(arn, kCurrent), first);
+  EXPECT_EQ(admin_->StoredVerifier(clone), verifier);
+  EXPECT_TRUE(LogsIn(server_, clone, other_password));
+  EXPECT_EQ(admin_->Query("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON "
+                          "r.oid = m.member WHERE r.rolname = $1",
+                          {clone}),
+            "0")
+      << "no membership was granted to the other application's role";
+}
+
+// A secret whose user is "x_clone" while "x" does not exist: alternating
+// users start from the original, which is never made up (one rule with
+// MariaDB).
+TEST_F(PostgresAlternatingUsers, ACloneWhoseOriginalIsMissingIsRefused) {
+  const std::string base = UniqueName("e2e_orphan");
+  const std::string arn = CreateAlternatingSecret(base + kCloneSuffix, HostilePassword());
+  const std::string err = FailedRotation(arn);
+  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: AccountNotManaged: ")) << err;
+  EXPECT_FALSE(admin_->RoleExists(base));
+}
+
 TEST_F(PostgresAlternatingUsers, MasterArnOfAMissingSecretFailsClearlyAndChangesNothing) {
   const std::string user = UniqueName("e2e_bad_master");
   const std::string password = HostilePassword();
@@ -711,7 +816,8 @@ TEST_F(PostgresAlternatingUsers, MasterArnOfAMissingSecretFailsClearlyAndChanges
   const std::string verifier = admin_->StoredVerifier(user);
 
   const std::string err = FailedRotation(arn);
-  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: ResourceNotFoundException: ")) << err;
+  EXPECT_TRUE(Contains(err, "rotation step createSecret failed: ResourceNotFoundException: "))
+      << err;
   EXPECT_TRUE(Contains(err, "the masterarn secret " + missing)) << err;
   EXPECT_FALSE(Contains(err, password));
   EXPECT_EQ(VersionWithStage(arn, kCurrent), first);

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "base/secret.h"
 #include "strategies/mysql_strategy.h"
+#include "strategies/mysql_tls_gate.h"
 
 namespace secret_rotator::strategies::mysql {
 namespace {
@@ -84,30 +86,6 @@ TEST(MySqlText, CountsUtf8Characters) {
   EXPECT_EQ(Utf8Length("user"), 4U);
   EXPECT_EQ(Utf8Length("\xC3\xBCser"), 4U);                   // üser
   EXPECT_EQ(Utf8Length("\xE2\x82\xAC\xF0\x9F\x98\x80"), 2U);  // euro sign, emoji
-}
-
-TEST(MySqlTls, SecretSslOverridesTheMode) {
-  struct Case {
-    TlsMode configured;
-    std::optional<bool> ssl;
-    TlsMode expected;
-  };
-  const Case cases[] = {
-      {TlsMode::kVerifyFull, std::nullopt, TlsMode::kVerifyFull},
-      {TlsMode::kVerifyCa, std::nullopt, TlsMode::kVerifyCa},
-      {TlsMode::kRequire, std::nullopt, TlsMode::kRequire},
-      {TlsMode::kDisable, std::nullopt, TlsMode::kDisable},
-      {TlsMode::kVerifyFull, false, TlsMode::kDisable},
-      {TlsMode::kRequire, false, TlsMode::kDisable},
-      {TlsMode::kVerifyFull, true, TlsMode::kVerifyFull},
-      {TlsMode::kVerifyCa, true, TlsMode::kVerifyCa},
-      {TlsMode::kRequire, true, TlsMode::kRequire},
-      {TlsMode::kDisable, true, TlsMode::kVerifyFull},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(EffectiveTlsMode(c.configured, c.ssl), c.expected)
-        << TlsModeName(c.configured) << " ssl=" << (c.ssl ? (*c.ssl ? "true" : "false") : "unset");
-  }
 }
 
 TEST(MySqlTls, TimeoutIsRemainingTimeCappedAtFiveSeconds) {
@@ -270,6 +248,89 @@ TEST(MySqlRegistry, RegistersThreeEnginesWithAwsDefaults) {
     EXPECT_NE(entry->make(RotationKind::kAlternatingUsers, StrategyConfig{}), nullptr);
   }
   EXPECT_EQ(registry.Find("postgres"), nullptr);
+}
+
+TEST(MySqlAuthPlugin, ReadsTheIdentifiedClause) {
+  struct Case {
+    const char* create_user;
+    std::optional<std::string> plugin;
+  };
+  const Case cases[] = {
+      {"CREATE USER `u`@`%` IDENTIFIED BY PASSWORD '*2B602296A79E0A8784ACC5C88D92E46588CCA3C3'",
+       "mysql_native_password"},
+      {"CREATE USER `u`@`%` IDENTIFIED VIA ed25519 USING "
+       "'ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY'",
+       "ed25519"},
+      {"CREATE USER `u`@`%` IDENTIFIED VIA mysql_native_password USING '*2B60' REQUIRE SSL",
+       "mysql_native_password"},
+      {"CREATE USER 'u'@'%' IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$x' REQUIRE NONE",
+       "caching_sha2_password"},
+      {"CREATE USER `u`@`%`", ""},
+      {"CREATE USER `identified`@`%` REQUIRE SSL", ""},
+      {"CREATE USER `u`@`%` IDENTIFIED VIA ed25519 USING 'x' OR unix_socket", std::nullopt},
+      {"CREATE USER `u`@`%` IDENTIFIED VIA", std::nullopt},
+      {"CREATE USER `u`@`%` IDENTIFIED BY PASSWORD 'unterminated", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(AuthPluginOf(c.create_user), c.plugin) << c.create_user;
+  }
+}
+
+TEST(MySqlNativePasswordHash, MatchesTheServersPasswordFunction) {
+  // SELECT PASSWORD('pw1'), PASSWORD('password') on MariaDB 10.11.
+  EXPECT_EQ(NativePasswordHash(Secret(std::string("pw1"))).reveal(),
+            "*2B602296A79E0A8784ACC5C88D92E46588CCA3C3");
+  EXPECT_EQ(NativePasswordHash(Secret(std::string("password"))).reveal(),
+            "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19");
+  EXPECT_EQ(NativePasswordHash(Secret(std::string("a'b\\c\xC3\xA9"))).size(), 41U);
+}
+
+// A protocol-10 greeting with capability flags `flags` (low half).
+std::string Greeting(unsigned int flags) {
+  std::string payload(1, '\x0a');
+  payload += "10.11.19-MariaDB";
+  payload += '\0';
+  payload += std::string(4, '\x01');  // connection id
+  payload += std::string(8, 'a');     // auth data, part 1
+  payload += '\0';                    // filler
+  payload += static_cast<char>(flags & 0xFF);
+  payload += static_cast<char>((flags >> 8) & 0xFF);
+  payload += std::string(20, 'b');  // the rest, as a server sends it
+  return payload;
+}
+
+// The first packet a client sends: 32 bytes for an SSLRequest, more for a login.
+std::string ClientPacket(unsigned int flags, std::size_t size) {
+  std::string payload(size, '\0');
+  for (int i = 0; i < 4; ++i)
+    payload[static_cast<std::size_t>(i)] = static_cast<char>(flags >> (8 * i));
+  return payload;
+}
+
+TEST(MySqlTlsGate, LetsThroughOnlyAGreetingOfferingTlsAndAnSslRequest) {
+  constexpr unsigned int kSsl = 0x0800;
+  constexpr unsigned int kProtocol41 = 0x0200;
+  EXPECT_TRUE(GreetingOffersTls(Greeting(0xFFFF)));
+  EXPECT_TRUE(GreetingOffersTls(Greeting(kSsl)));
+  EXPECT_FALSE(GreetingOffersTls(Greeting(0xF7FF & ~kSsl)));  // a MITM cleared CLIENT_SSL
+  EXPECT_FALSE(GreetingOffersTls(""));
+  std::string protocol9 = Greeting(0xFFFF);
+  protocol9[0] = 9;
+  EXPECT_FALSE(GreetingOffersTls(protocol9));
+  EXPECT_FALSE(GreetingOffersTls(Greeting(0xFFFF).substr(0, 20)));  // cut short
+  EXPECT_FALSE(
+      GreetingOffersTls(std::string("\x0a"
+                                    "no-nul-terminator",
+                                    18)));
+
+  EXPECT_TRUE(IsSslRequest(ClientPacket(kSsl | kProtocol41 | 0x000F, 32)));
+  EXPECT_FALSE(IsSslRequest(ClientPacket(kProtocol41 | 0x000F, 32)));  // TLS not asked for
+  EXPECT_FALSE(IsSslRequest(ClientPacket(kSsl | kProtocol41, 64)));    // a login, with a user
+  EXPECT_FALSE(IsSslRequest(ClientPacket(kSsl, 32)));                  // pre-4.1 shape
+  EXPECT_FALSE(IsSslRequest(""));
+
+  EXPECT_TRUE(IsErrorPacket("\xFF\x10\x04Too many connections"));
+  EXPECT_FALSE(IsErrorPacket(Greeting(0xFFFF)));
 }
 
 }  // namespace

@@ -24,6 +24,11 @@
 namespace secret_rotator::strategies {
 namespace {
 
+// The Status of a SetSecret result (its warnings dropped).
+Status StatusOf(const Result<Warnings>& result) {
+  return result.ok() ? Status::Ok() : result.status();
+}
+
 using std::chrono::seconds;
 using testing::ConnectLines;
 using testing::MariaDbClient;
@@ -139,14 +144,16 @@ class MySqlStrategyTest : public testing::MariaDbTest {
                     const StrategyConfig* config = nullptr) const {
     std::unique_ptr<Strategy> strategy =
         NewMySqlStrategy(RotationKind::kSingleUser, config ? *config : Config());
-    return strategy->SetSecret({current, pending, previous, nullptr}, Soon());
+    return StatusOf(strategy->SetSecret({current, pending, previous, nullptr}, Soon()));
   }
 
-  Status Alternating(const DbCredentials& current, const DbCredentials& pending) const {
+  // `previous` is AWSPREVIOUS, as the handler passes it.
+  Status Alternating(const DbCredentials& current, const DbCredentials& pending,
+                     const DbCredentials* previous = nullptr) const {
     const DbCredentials admin = AdminCredentials();
     std::unique_ptr<Strategy> strategy =
         NewMySqlStrategy(RotationKind::kAlternatingUsers, Config());
-    return strategy->SetSecret({current, pending, nullptr, &admin}, Soon());
+    return StatusOf(strategy->SetSecret({current, pending, previous, &admin}, Soon()));
   }
 
   Status Test(const DbCredentials& pending, const StrategyConfig& config) const {
@@ -332,7 +339,9 @@ TEST_F(MySqlAlternatingTest, RotatesTwiceBackToTheOriginalUser) {
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(Alternating(Credentials(user, "password-0"), Credentials(clone, "password-1")).ok());
 
-  Status set = Alternating(Credentials(clone, "password-1"), Credentials(user, "password-2"));
+  const DbCredentials previous = Credentials(user, "password-0");
+  Status set =
+      Alternating(Credentials(clone, "password-1"), Credentials(user, "password-2"), &previous);
 
   ASSERT_TRUE(set.ok()) << set.type() << ": " << set.message();
   EXPECT_TRUE(LogsIn(user, "password-2"));
@@ -379,7 +388,10 @@ TEST_F(MySqlAlternatingTest, MakesChangedGrantsEqualOnTheNextRotation) {
   ASSERT_TRUE(AdminExec("REVOKE " + QuoteIdentifier(role_) + " FROM " + account));
   ASSERT_TRUE(AdminExec("ALTER USER " + account + " REQUIRE NONE"));
 
-  Status set = Alternating(Credentials(user, "password-0"), Credentials(clone, "password-3"));
+  // AWSPREVIOUS is the clone's version of the rotation before.
+  const DbCredentials previous = Credentials(clone, "password-1");
+  Status set =
+      Alternating(Credentials(user, "password-0"), Credentials(clone, "password-3"), &previous);
 
   ASSERT_TRUE(set.ok()) << set.type() << ": " << set.message();
   // MariaDB keeps the revoked role as the user's default role; that dangling
@@ -417,7 +429,7 @@ TEST_F(MySqlAlternatingTest, RefusesTooLongUserNameBeforeChangingAnything) {
   Status set = Alternating(Credentials(user, "password-0"), Credentials(user + "_clone", "pw-1"));
 
   ASSERT_FALSE(set.ok());
-  EXPECT_EQ(set.type(), "InvalidUsername");
+  EXPECT_EQ(set.type(), "InvalidSecret");
   EXPECT_NE(set.message().find("81"), std::string::npos) << set.message();
   EXPECT_NE(set.message().find("80"), std::string::npos) << set.message();
   EXPECT_FALSE(UserExists(*admin_, user + "_clone"));
@@ -426,9 +438,9 @@ TEST_F(MySqlAlternatingTest, RefusesTooLongUserNameBeforeChangingAnything) {
 TEST_F(MySqlAlternatingTest, NeedsAdminCredentials) {
   const DbCredentials current = Credentials("a", "b");
   const DbCredentials pending = Credentials("a_clone", "c");
-  Status set = NewMySqlStrategy(RotationKind::kAlternatingUsers, Config())
-                   ->SetSecret({current, pending, nullptr, nullptr}, Soon());
-  EXPECT_EQ(set.type(), "MissingAdminCredentials");
+  Status set = StatusOf(NewMySqlStrategy(RotationKind::kAlternatingUsers, Config())
+                            ->SetSecret({current, pending, nullptr, nullptr}, Soon()));
+  EXPECT_EQ(set.type(), "InvalidSecret");
 }
 
 // --- hostile names ---------------------------------------------------------
@@ -548,14 +560,16 @@ TEST_F(MySqlStrategyTest, WrongCaIsATlsErrorWithNoPlaintextAttempt) {
   EXPECT_EQ(tested.type(), "DatabaseTlsError");
   EXPECT_NE(tested.message().find("DB_TLS_CA_FILE"), std::string::npos) << tested.message();
   EXPECT_NE(tested.message().find("DB_TLS_MODE"), std::string::npos) << tested.message();
-  EXPECT_NE(tested.message().find("\"ssl\""), std::string::npos) << tested.message();
+  EXPECT_NE(tested.message().find("No credential and no statement was sent without TLS"),
+            std::string::npos)
+      << tested.message();
   EXPECT_EQ(tested.message().find("right-password"), std::string::npos);
   // One TCP connection reached the server and none of them logged in.
   EXPECT_GE(GlobalStatus("Connections") - connections_before, 1);
   EXPECT_TRUE(ConnectLines(server_, user).empty())
       << ::testing::PrintToString(ConnectLines(server_, user));
   // Control: a plaintext login by the same user does show in the log.
-  ASSERT_TRUE(Test(Credentials(user, "right-password", false), config).ok());
+  ASSERT_TRUE(Test(Credentials(user, "right-password"), Config(TlsMode::kDisable)).ok());
   std::vector<std::string> lines = ConnectLines(server_, user);
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_NE(lines[0].find("using TCP/IP"), std::string::npos) << lines[0];
@@ -583,18 +597,28 @@ std::string Cipher(const DbCredentials& credentials, const StrategyConfig& confi
   return session->cipher();
 }
 
-TEST_F(MySqlStrategyTest, SslFalseConnectsInPlaintext) {
+// DB_TLS_MODE is a floor: a secret's "ssl": false lowers it only when the
+// operator allows it (DB_TLS_ALLOW_SECRET_DOWNGRADE).
+TEST_F(MySqlStrategyTest, SslFalseConnectsInPlaintextOnlyWhenTheOperatorAllowsIt) {
   const std::string user = Unique("plain");
   CreateUser(user, "password");
+  for (TlsMode mode : {TlsMode::kVerifyFull, TlsMode::kVerifyCa, TlsMode::kRequire}) {
+    std::string server_cipher = "unset";
+    EXPECT_NE(Cipher(Credentials(user, "password", false), Config(mode), &server_cipher), "")
+        << TlsModeName(mode);
+    EXPECT_NE(server_cipher, "") << TlsModeName(mode);
+  }
+  StrategyConfig allowed = Config();
+  allowed.allow_secret_tls_downgrade = true;
   std::string server_cipher = "unset";
-  EXPECT_EQ(Cipher(Credentials(user, "password", false), Config(), &server_cipher), "");
+  EXPECT_EQ(Cipher(Credentials(user, "password", false), allowed, &server_cipher), "");
   EXPECT_EQ(server_cipher, "");
   // A REQUIRE SSL user is refused in plaintext: proof that no TLS was used.
   const std::string secure = Unique("plainreq");
   CreateUser(secure, "password", "REQUIRE SSL");
-  Status tested = Test(Credentials(secure, "password", false), Config());
+  Status tested = Test(Credentials(secure, "password", false), allowed);
   EXPECT_EQ(tested.type(), "DatabaseLoginFailed") << tested.message();
-  EXPECT_TRUE(Test(Credentials(secure, "password"), Config()).ok());
+  EXPECT_TRUE(Test(Credentials(secure, "password", false), Config()).ok());
 }
 
 TEST_F(MySqlStrategyTest, DefaultAndSslTrueUseTls) {
@@ -674,8 +698,8 @@ TEST_F(MySqlStrategyTest, ExpiredDeadlineDoesNotConnect) {
 
 TEST_F(MySqlStrategyTest, RejectsNulInUserNameAndPassword) {
   EXPECT_EQ(Test(Credentials(std::string("a\0b", 3), "password"), Config()).type(),
-            "InvalidUsername");
-  EXPECT_EQ(Test(Credentials("a", std::string("p\0w", 3)), Config()).type(), "InvalidPassword");
+            "InvalidSecret");
+  EXPECT_EQ(Test(Credentials("a", std::string("p\0w", 3)), Config()).type(), "InvalidSecret");
 }
 
 }  // namespace

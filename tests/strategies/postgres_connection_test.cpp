@@ -45,27 +45,6 @@ class TemporaryFile {
   std::string path_;
 };
 
-TEST(PostgresSslMode, MapsTheSecretAndTlsMode) {
-  struct Case {
-    std::optional<bool> ssl;
-    TlsMode mode;
-    std::string_view expected;
-  };
-  const Case cases[] = {
-      {std::nullopt, TlsMode::kVerifyFull, "verify-full"},
-      {true, TlsMode::kVerifyFull, "verify-full"},
-      {std::nullopt, TlsMode::kVerifyCa, "verify-ca"},
-      {true, TlsMode::kRequire, "require"},
-      {std::nullopt, TlsMode::kDisable, "disable"},
-      {false, TlsMode::kVerifyFull, "disable"},
-      {false, TlsMode::kRequire, "disable"},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(SslMode(c.ssl, c.mode), c.expected)
-        << "ssl=" << (c.ssl ? (*c.ssl ? "true" : "false") : "absent");
-  }
-}
-
 TEST(PostgresConnectionParameters, DefaultsPortAndDatabase) {
   Result<ConnectionParameters> parameters = BuildConnectionParameters(
       Credentials(), StrategyConfig{}, milliseconds(60000), std::string("/ca/bundle.pem"));
@@ -152,8 +131,10 @@ TEST(PostgresConnectionParameters, RequireAndDisableGiveNoCaFile) {
   EXPECT_EQ(*required->Find("sslmode"), "require");
   EXPECT_EQ(required->Find("sslrootcert"), nullptr);
 
-  Result<ConnectionParameters> plaintext = BuildConnectionParameters(
-      Credentials(/*ssl=*/false), StrategyConfig{}, milliseconds(60000), std::nullopt);
+  StrategyConfig disable;
+  disable.tls_mode = TlsMode::kDisable;
+  Result<ConnectionParameters> plaintext =
+      BuildConnectionParameters(Credentials(), disable, milliseconds(60000), std::nullopt);
   ASSERT_TRUE(plaintext.ok());
   EXPECT_EQ(*plaintext->Find("sslmode"), "disable");
   EXPECT_EQ(plaintext->Find("sslrootcert"), nullptr);
@@ -278,6 +259,7 @@ TEST(PostgresAlternatingRoles, RefusesACloneNameOver63Bytes) {
 ConnectionParameters VerifyingParameters() {
   ConnectionParameters parameters;
   parameters.sslmode = "verify-full";
+  parameters.tls_description = "TLS mode verify-full (DB_TLS_MODE=verify-full)";
   parameters.ca_file = "/etc/ca.pem";
   parameters.ca_source = "DB_TLS_CA_FILE";
   return parameters;
@@ -289,22 +271,24 @@ TEST(PostgresConnectFailure, TlsFailureNamesTheSettingsThatChangeIt) {
       "connection to server at \"10.0.0.1\", port 5432 failed: SSL error: certificate verify "
       "failed\n",
       "user 'app' at 10.0.0.1:5432", VerifyingParameters());
-  EXPECT_EQ(status.type(), "TlsError");
+  EXPECT_EQ(status.type(), "DatabaseTlsError");
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
-  for (std::string_view part : {"certificate verify failed", "/etc/ca.pem", "DB_TLS_CA_FILE",
-                                "DB_TLS_MODE", "\"ssl\": false", "No plaintext connection"}) {
+  for (std::string_view part :
+       {"certificate verify failed", "/etc/ca.pem", "DB_TLS_CA_FILE", "DB_TLS_MODE=verify-full",
+        "DB_TLS_MODE=disable", "No credential and no statement was sent without TLS"}) {
     EXPECT_NE(status.message().find(part), std::string::npos) << part << " in " << status.message();
   }
   EXPECT_EQ(status.message().find('\n'), std::string::npos);
 }
 
-TEST(PostgresConnectFailure, ServerWithoutTlsNamesTheSslField) {
+TEST(PostgresConnectFailure, ServerWithoutTlsNamesTheSettingThatChangesIt) {
   ConnectionParameters parameters;
   parameters.sslmode = "require";
   Status status =
       ConnectFailure(ConnectStage::kTls, "server does not support SSL", "u", parameters);
-  EXPECT_EQ(status.type(), "TlsError");
-  EXPECT_NE(status.message().find("\"ssl\": false"), std::string::npos);
+  EXPECT_EQ(status.type(), "DatabaseTlsError");
+  EXPECT_NE(status.message().find("DB_TLS_MODE=disable"), std::string::npos);
+  EXPECT_EQ(status.message().find("\"ssl\": false"), std::string::npos) << status.message();
 }
 
 TEST(PostgresConnectFailure, ClassifiesLoginAndTransportFailures) {
@@ -326,7 +310,7 @@ TEST(PostgresConnectFailure, ClassifiesLoginAndTransportFailures) {
   EXPECT_FALSE(IsLoginRejected(no_database));
 
   Status refused = ConnectFailure(ConnectStage::kTransport, "Connection refused", "u", parameters);
-  EXPECT_EQ(refused.type(), "ConnectionError");
+  EXPECT_EQ(refused.type(), "DatabaseConnectionError");
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
   EXPECT_FALSE(IsLoginRejected(refused));
 }

@@ -25,10 +25,11 @@ class FileDatabaseStrategy final : public strategies::Strategy {
  public:
   explicit FileDatabaseStrategy(strategies::RotationKind kind) : kind_(kind) {}
 
-  Status SetSecret(const strategies::SetSecretRequest& request, Deadline) override {
+  Result<strategies::Warnings> SetSecret(const strategies::SetSecretRequest& request,
+                                         Deadline) override {
     Result<FileDatabase> database = ReadFileDatabase(request.pending.host);
     if (!database.ok()) return database.status();
-    if (LogsIn(*database, request.pending)) return Status::Ok();
+    if (LogsIn(*database, request.pending)) return strategies::Warnings{};
     if (!LogsIn(*database, request.current)) {
       if (kind_ == strategies::RotationKind::kAlternatingUsers || request.previous == nullptr ||
           !LogsIn(*database, *request.previous)) {
@@ -43,7 +44,10 @@ class FileDatabaseStrategy final : public strategies::Strategy {
     }
     database->users[request.pending.username] = std::string(request.pending.password.reveal());
     ++database->changes;
-    return WriteFileDatabase(request.pending.host, *database);
+    if (Status written = WriteFileDatabase(request.pending.host, *database); !written.ok()) {
+      return written;
+    }
+    return strategies::Warnings{};
   }
 
   Status TestSecret(const DbCredentials& pending, Deadline) override {

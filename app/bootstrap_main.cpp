@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "app/config.h"
+#include "aws/ca_trust.h"
 #include "aws/config.h"
 #include "aws/secrets_manager.h"
 #include "base/env.h"
@@ -62,6 +63,11 @@ Environment:
                                                  --profile NAME --format env)"
   SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
                                          Secrets Manager endpoint override
+  AWS_CA_BUNDLE                          PEM file of the CAs trusted for Secrets Manager,
+                                         instead of Amazon's roots (*.amazonaws.com) or the
+                                         system's (SSL_CERT_FILE) for other endpoints
+  HTTPS_PROXY / https_proxy, ALL_PROXY, NO_PROXY
+                                         proxy for Secrets Manager, as curl reads them
   ROTATION_STRATEGY                      single-user (default) or alternating-users;
                                          a secret's "rotationStrategy" field wins
   PASSWORD_LENGTH (32), EXCLUDE_CHARACTERS (engine default), EXCLUDE_NUMBERS,
@@ -163,7 +169,8 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   if (!aws_config.ok()) return aws_config.status();
   Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment(ExecutableDir());
   if (!rotation_config.ok()) return rotation_config.status();
-  Result<std::unique_ptr<http::Client>> http = http::NewClient();
+  Result<std::unique_ptr<http::Client>> http =
+      http::NewClient(aws::SecretsManagerHttpOptions(*aws_config));
   if (!http.ok()) return http.status();
   Function function;
   function.credentials_expiration = aws_config->credentials.expiration;
@@ -214,7 +221,8 @@ int RunLocal(const CommandLine& command, const strategies::StrategyRegistry& eng
 }
 
 int RunLambda(const std::string& api_address, const strategies::StrategyRegistry& engines) {
-  Result<std::unique_ptr<http::Client>> runtime_http = http::NewClient();
+  Result<std::unique_ptr<http::Client>> runtime_http =
+      http::NewClient(runtime::RuntimeApiClientOptions());
   if (!runtime_http.ok()) {
     Log(LogLevel::kFatal, {}, "cannot start: " + runtime_http.status().message());
     return kExitFailure;
@@ -260,7 +268,8 @@ int BootstrapMain(int argc, char** argv, const strategies::StrategyRegistry& eng
       std::cerr << "bootstrap: " << log_config.status().message() << '\n';
       return kExitUsage;
     }
-    Result<std::unique_ptr<http::Client>> http = http::NewClient();
+    Result<std::unique_ptr<http::Client>> http =
+        http::NewClient(runtime::RuntimeApiClientOptions());
     if (http.ok()) {
       (void)runtime::ReportInitError(**http, *api_address, "Runtime.ConfigurationError",
                                      log_config.status().message());

@@ -1,5 +1,8 @@
 #include "aws/config.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <utility>
 
 #include "aws/shared_config.h"
@@ -101,6 +104,14 @@ Result<AwsConfig> AwsConfigFromEnvironment() {
   Result<Endpoint> endpoint = ParseEndpoint(url);
   if (!endpoint.ok()) return endpoint.status();
   config.endpoint = std::move(endpoint).value();
+
+  if (auto bundle = GetEnv("AWS_CA_BUNDLE"); bundle && !bundle->empty()) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(*bundle, error) || ::access(bundle->c_str(), R_OK) != 0) {
+      return ConfigurationError("AWS_CA_BUNDLE '" + *bundle + "' is not a readable file");
+    }
+    config.ca_bundle = *bundle;
+  }
 
   Result<Credentials> credentials = LoadCredentials();
   if (!credentials.ok()) return credentials.status();

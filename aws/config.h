@@ -23,6 +23,9 @@ struct AwsConfig {
   std::string region;
   Endpoint endpoint;
   Credentials credentials;
+  // AWS_CA_BUNDLE: a PEM file of the CAs to trust instead of the usual ones
+  // (see aws/ca_trust.h); empty when unset.
+  std::string ca_bundle;
 };
 
 // Region from AWS_REGION, else AWS_DEFAULT_REGION, else (as the AWS CLI)
@@ -31,8 +34,9 @@ struct AwsConfig {
 // from SECRETS_MANAGER_ENDPOINT (the name AWS's rotation functions use), else
 // AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
 // https://secretsmanager.<region>.amazonaws.com (.amazonaws.com.cn in the
-// China regions). Credentials as LoadCredentials(). A ConfigurationError says
-// which setting is missing or wrong.
+// China regions). Credentials as LoadCredentials(). AWS_CA_BUNDLE, when set,
+// must name a readable file. A ConfigurationError says which setting is
+// missing or wrong.
 Result<AwsConfig> AwsConfigFromEnvironment();
 
 // The public Secrets Manager endpoint of `region`.

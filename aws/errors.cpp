@@ -77,6 +77,10 @@ Status StatusFromErrorResponse(long http_status, const std::string* error_type_h
   return Status(code, type, type + ": " + message);
 }
 
-bool IsRetryable(const Status& status) { return status.code() == StatusCode::kUnavailable; }
+bool IsRetryable(const Status& status) {
+  // "Timeout" is one attempt's bound running out; the caller stops retrying
+  // when the invocation's own time runs out.
+  return status.code() == StatusCode::kUnavailable || status.Is("Timeout");
+}
 
 }  // namespace secret_rotator::aws

@@ -21,7 +21,8 @@ Status StatusFromErrorResponse(long http_status, const std::string* error_type_h
                                std::string_view body);
 
 // Returns true iff retrying the same request may succeed: throttling, a 5xx
-// answer, a dropped or refused connection, a request timeout.
+// answer, a dropped or refused connection, an attempt that timed out (a
+// stalled response).
 bool IsRetryable(const Status& status);
 
 }  // namespace secret_rotator::aws

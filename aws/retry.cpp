@@ -12,4 +12,11 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry, std
   return std::chrono::milliseconds(pick(rng));
 }
 
+std::chrono::milliseconds AttemptTimeout(const RetryPolicy& policy, int attempt,
+                                         std::chrono::milliseconds remaining) {
+  std::chrono::milliseconds bound = remaining;
+  if (attempt < policy.max_attempts) bound = std::max(remaining / 2, policy.min_attempt_timeout);
+  return std::min({bound, policy.attempt_timeout, remaining});
+}
+
 }  // namespace secret_rotator::aws

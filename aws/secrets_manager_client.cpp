@@ -206,7 +206,6 @@ class SecretsManagerClient final : public SecretsManager {
     request.method = "POST";
     request.url = config_.endpoint.url + (config_.endpoint.base_path == "/" ? "/" : "");
     request.body = std::move(body);
-    request.connect_timeout = retry_.connect_timeout;
     const std::vector<http::Header> base_headers = {
         {"Host", config_.endpoint.host},
         {"Content-Type", "application/x-amz-json-1.1"},
@@ -214,13 +213,12 @@ class SecretsManagerClient final : public SecretsManager {
     };
 
     Status last_error;
-    for (int attempt = 1; attempt <= retry_.max_attempts; ++attempt) {
-      if (deadline.Expired()) {
-        return Status(StatusCode::kDeadlineExceeded, "Timeout",
-                      std::string(operation) + ": the invocation's time ran out" +
-                          (last_error.ok() ? "" : " after: " + last_error.message()));
-      }
-      request.timeout = deadline.RemainingAtMost(retry_.attempt_timeout);
+    int attempts = 0;
+    while (attempts < retry_.max_attempts) {
+      if (deadline.Expired()) break;
+      ++attempts;
+      request.timeout = AttemptTimeout(retry_, attempts, deadline.Remaining());
+      request.connect_timeout = std::min(retry_.connect_timeout, request.timeout);
       request.headers = base_headers;
       // Sign each attempt anew: the signature covers the time.
       const SignedRequest signature = SignRequest(
@@ -233,13 +231,26 @@ class SecretsManagerClient final : public SecretsManager {
       Result<JsonValue> result = SendOnce(operation, request);
       if (result.ok()) return result;
       last_error = result.status();
-      if (!IsRetryable(last_error) || attempt == retry_.max_attempts) break;
-      const std::chrono::milliseconds pause = BackoffDelay(retry_, attempt, rng_);
-      if (deadline.Remaining() <= pause) break;
-      Log(LogLevel::kDebug, {},
+      if (!IsRetryable(last_error) || attempts == retry_.max_attempts) break;
+      const std::chrono::milliseconds pause = BackoffDelay(retry_, attempts, rng_);
+      if (deadline.Remaining() <= pause) {
+        deadline = Deadline::After(std::chrono::milliseconds(0));  // no time for another try
+        break;
+      }
+      Log(last_error.Is("Timeout") ? LogLevel::kWarn : LogLevel::kDebug, {},
           std::string(operation) + " failed, retrying in " + std::to_string(pause.count()) +
               " ms: " + last_error.message());
       std::this_thread::sleep_for(pause);
+    }
+    if (deadline.Expired() && (last_error.ok() || IsRetryable(last_error))) {
+      // The invocation's time (less the runtime's reserve) ran out: say so,
+      // and which call it was, so that the log and the error name it.
+      return Status(StatusCode::kDeadlineExceeded, "Timeout",
+                    std::string(operation) + ": the invocation's time ran out" +
+                        (last_error.ok() ? " before the call"
+                                         : " after " + std::to_string(attempts) +
+                                               (attempts == 1 ? " attempt" : " attempts") +
+                                               "; the last: " + last_error.message()));
     }
     return last_error.WithContext(operation);
   }

@@ -52,6 +52,7 @@ class Settings:
     clean_env: bool
     env: dict[str, str]
     cwd: str
+    deadline_header: str | None = None
 
     @property
     def function_arn(self) -> str:
@@ -398,10 +399,10 @@ class Handler(BaseHTTPRequestHandler):
                 pass  # the runtime is gone
             return
         settings = self.server.settings
-        deadline_ms = int((time.time() + (inv.deadline - time.monotonic())) * 1000)
+        deadline_ms = str(int((time.time() + (inv.deadline - time.monotonic())) * 1000))
         self._send(200, inv.event, {
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Deadline-Ms": settings.deadline_header or deadline_ms,
             "Lambda-Runtime-Invoked-Function-Arn": settings.function_arn,
             "Lambda-Runtime-Trace-Id": trace_id(),
         })
@@ -465,6 +466,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clean-env", action="store_true")
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--cwd")
+    parser.add_argument("--deadline-header",
+                        help="send this Lambda-Runtime-Deadline-Ms instead of the real deadline "
+                             "(tests of odd values); the timeout still applies")
     args = parser.parse_args(argv)
     try:
         env = parse_env(args.env)
@@ -474,7 +478,8 @@ def main(argv: list[str]) -> int:
     settings = Settings(bootstrap=bootstrap, function_name=args.function_name,
                         region=args.region, account=args.account, timeout=args.timeout,
                         memory=args.memory, child_log=args.child_log, clean_env=args.clean_env,
-                        env=env, cwd=os.path.abspath(args.cwd or os.path.dirname(bootstrap)))
+                        env=env, cwd=os.path.abspath(args.cwd or os.path.dirname(bootstrap)),
+                        deadline_header=args.deadline_header)
     server = LambdaServer(args.port, settings)
     try:
         serve(server, args.port_file)

@@ -919,6 +919,11 @@ class Handler(BaseHTTPRequestHandler):
     def _apply(self, operation: str, params: Any) -> Params:
         """Apply a queued fault, else run the operation; raise ServiceError."""
         fault = self.server.controls.take_fault(operation)
+        if fault is not None and "stall" in fault:
+            # A slow or hung service: wait, then answer as usual (a client
+            # that gave up meanwhile gets nothing).
+            time.sleep(min(float(fault["stall"]), 600.0))
+            fault = None
         if fault is not None:
             if fault.get("close"):
                 raise ConnectionClosed()

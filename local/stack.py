@@ -31,6 +31,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -348,13 +349,16 @@ class AwsCli:
     """The real AWS CLI pointed at the local Secrets Manager endpoint, with the stack's
     credentials and no user configuration (AWS_CONFIG_FILE=/nonexistent and so on)."""
 
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, work_dir: str):
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, work_dir: str,
+                 ca_file: str | None = None):
         self.endpoint = endpoint
         self.work_dir = work_dir
         self.env = client_env({
             "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key,
             "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
             "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"})
+        if ca_file:
+            self.env["AWS_CA_BUNDLE"] = ca_file
 
     def argv(self, *args: str) -> list[str]:
         return [AWS_CLI, "--endpoint-url", self.endpoint, "--region", REGION,
@@ -385,10 +389,15 @@ class SecretsManagerApi:
     """A minimal SigV4-signed JSON client for the local Secrets Manager endpoint, with a kept-
     alive connection: for timing a RotateSecret call without the AWS CLI's start-up time."""
 
-    def __init__(self, port: int, access_key: str, secret_key: str):
+    def __init__(self, port: int, access_key: str, secret_key: str, ca_file: str | None = None):
         self.port = port
         self.credential = sigv4_verify.Credential(access_key, secret_key)
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        if ca_file:
+            context = ssl.create_default_context(cafile=ca_file)
+            self.connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=120,
+                                                          context=context)
+        else:
+            self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Send one operation; return the answer, or raise StackError with AWS's error type and
@@ -435,11 +444,14 @@ class LocalAws:
 
     The function runs with --clean-env: its environment is only the Lambda variables, the region,
     its own credentials (`function_access_key`, so that the endpoint can tell its requests from
-    the caller's), SECRETS_MANAGER_ENDPOINT and `function_env`.
+    the caller's), SECRETS_MANAGER_ENDPOINT and `function_env`. With `tls_dir` (a make_tls()
+    folder), Secrets Manager serves HTTPS with that folder's server certificate; the function is
+    then told nothing about its CA: `function_env` says what it trusts.
     """
 
     def __init__(self, work_dir: str, bootstrap: str,
-                 function_env: dict[str, str] | None = None, timeout_s: int = 30):
+                 function_env: dict[str, str] | None = None, timeout_s: int = 30,
+                 tls_dir: str | None = None):
         self.work_dir = os.path.abspath(work_dir)
         os.makedirs(self.work_dir, exist_ok=True)
         self.access_key = "AKIDLOCALSTACK"
@@ -448,14 +460,17 @@ class LocalAws:
         self.function_secret_key = secrets.token_urlsafe(30)
         self.processes: list[subprocess.Popen] = []
         self.function_log = os.path.join(self.work_dir, "function.log")
+        self.tls_dir = os.path.abspath(tls_dir) if tls_dir else None
+        ca_file = os.path.join(self.tls_dir, "ca.pem") if self.tls_dir else None
         try:
             self._start(os.path.abspath(bootstrap), function_env or {}, timeout_s)
         except BaseException:
             self.stop()
             raise
         self.cli = AwsCli(self.secrets_manager_url, self.access_key, self.secret_key,
-                          self.work_dir)
-        self.api = SecretsManagerApi(self.secrets_manager_port, self.access_key, self.secret_key)
+                          self.work_dir, ca_file)
+        self.api = SecretsManagerApi(self.secrets_manager_port, self.access_key, self.secret_key,
+                                     ca_file)
 
     def _spawn(self, name: str, argv: list[str]) -> str:
         """Start server `name`; wait for its port file; return its port."""
@@ -484,7 +499,8 @@ class LocalAws:
         # The function must know Secrets Manager's address before the Lambda service starts
         # it, and Secrets Manager must know the Lambda service's: pick Secrets Manager's first.
         self.secrets_manager_port = free_port()
-        self.secrets_manager_url = f"http://127.0.0.1:{self.secrets_manager_port}"
+        scheme = "https" if self.tls_dir else "http"
+        self.secrets_manager_url = f"{scheme}://127.0.0.1:{self.secrets_manager_port}"
         env = {"AWS_ACCESS_KEY_ID": self.function_access_key,
                "AWS_SECRET_ACCESS_KEY": self.function_secret_key,
                "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url, **function_env}
@@ -495,12 +511,16 @@ class LocalAws:
         for key, value in env.items():
             lambda_argv += ["--env", f"{key}={value}"]
         self.lambda_url = f"http://127.0.0.1:{self._spawn('lambda', lambda_argv)}"
+        tls_args = []
+        if self.tls_dir:
+            tls_args = ["--tls-cert", os.path.join(self.tls_dir, "server.pem"),
+                        "--tls-key", os.path.join(self.tls_dir, "server.key")]
         self._spawn("secretsmanager", [
             os.path.join(LOCAL_DIR, "secretsmanager_server.py"),
             "--port", str(self.secrets_manager_port), "--region", REGION, "--account", ACCOUNT,
             "--credentials", f"{self.access_key}:{self.secret_key}",
             "--credentials", f"{self.function_access_key}:{self.function_secret_key}",
-            "--lambda-endpoint", self.lambda_url])
+            "--lambda-endpoint", self.lambda_url, *tls_args])
 
     def stop(self) -> None:
         """Stop both servers (the Lambda service kills the function when it stops)."""

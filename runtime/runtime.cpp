@@ -1,5 +1,7 @@
 #include "runtime/runtime.h"
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <ostream>
 #include <thread>
@@ -16,6 +18,9 @@ constexpr char kApiPrefix[] = "/2018-06-01/runtime";
 // Runtime API; the function's payloads are tiny, so this never applies to us
 // but a refusal is still reported as an error below.
 constexpr std::chrono::milliseconds kPostTimeout{10000};
+// Lambda runs an invocation for at most 15 minutes; a deadline further away
+// (INT64_MAX, a value out of int64's range) is taken as 15 minutes.
+constexpr std::chrono::milliseconds kLongestInvocation = std::chrono::minutes(15);
 
 std::string Url(const std::string& api_address, const std::string& path) {
   return "http://" + api_address + kApiPrefix + path;
@@ -27,6 +32,34 @@ void SetTraceId(const std::string& trace_id) {
   } else {
     ::setenv("_X_AMZN_TRACE_ID", trace_id.c_str(), 1);
   }
+}
+
+// The invocation's deadline from Lambda-Runtime-Deadline-Ms (milliseconds
+// since the epoch). A value too large for an int64, or beyond Lambda's
+// 15-minute limit, is not an instant already past: it is capped at 15 minutes
+// from now, with a warning.
+Result<Deadline> ParseDeadline(const std::string& text) {
+  std::int64_t epoch_ms = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), epoch_ms);
+  if (text.empty() || end != text.data() + text.size() ||
+      (error != std::errc() && error != std::errc::result_out_of_range)) {
+    return Status(StatusCode::kInternal, "RuntimeApiError",
+                  "/next answered an invalid Lambda-Runtime-Deadline-Ms '" + text + "'");
+  }
+  const Deadline longest = Deadline::After(kLongestInvocation);
+  if (error == std::errc::result_out_of_range) {
+    Log(LogLevel::kWarn, {},
+        "Lambda-Runtime-Deadline-Ms '" + text + "' is out of range; allowing 15 minutes");
+    return longest;
+  }
+  const Deadline deadline = Deadline::AtEpochMilliseconds(epoch_ms);
+  if (deadline.Remaining() > kLongestInvocation) {
+    Log(LogLevel::kWarn, {},
+        "Lambda-Runtime-Deadline-Ms " + text +
+            " is more than Lambda's 15 minutes away; allowing 15 minutes");
+    return longest;
+  }
+  return deadline;
 }
 
 Result<Invocation> ParseNextResponse(const http::Response& response) {
@@ -41,16 +74,12 @@ Result<Invocation> ParseNextResponse(const http::Response& response) {
                   "/next answered without Lambda-Runtime-Aws-Request-Id or "
                   "Lambda-Runtime-Deadline-Ms");
   }
-  char* end = nullptr;
-  const long long epoch_ms = std::strtoll(deadline_ms->c_str(), &end, 10);
-  if (end == deadline_ms->c_str() || *end != '\0') {
-    return Status(StatusCode::kInternal, "RuntimeApiError",
-                  "/next answered an invalid Lambda-Runtime-Deadline-Ms");
-  }
+  Result<Deadline> deadline = ParseDeadline(*deadline_ms);
+  if (!deadline.ok()) return deadline.status();
   Invocation invocation;
   invocation.request_id = *request_id;
   invocation.payload = response.body;
-  invocation.deadline = Deadline::AtEpochMilliseconds(epoch_ms);
+  invocation.deadline = *deadline;
   if (const auto* arn = response.FindHeader("Lambda-Runtime-Invoked-Function-Arn")) {
     invocation.function_arn = *arn;
   }
@@ -95,6 +124,17 @@ Status PostResult(http::Client& client, const std::string& api_address,
 }
 
 }  // namespace
+
+std::chrono::milliseconds ReportReserve(std::chrono::milliseconds remaining,
+                                        std::chrono::milliseconds reserve) {
+  return std::min(reserve, remaining / 4);
+}
+
+http::ClientOptions RuntimeApiClientOptions() {
+  http::ClientOptions options;
+  options.proxy_from_environment = false;
+  return options;
+}
 
 InvocationResponse InvocationResponse::Success(std::string json_payload) {
   InvocationResponse response;
@@ -142,6 +182,11 @@ int RunRuntimeLoop(http::Client& client, const RuntimeOptions& options, const Ha
     }
     failures = 0;
     SetTraceId(invocation->trace_id);
+    // The handler must finish before Lambda's deadline with time to spare
+    // for reporting its outcome: a call that hangs then ends in a clear
+    // error that is logged and posted, not in Lambda's Sandbox.Timedout.
+    invocation->deadline = invocation->deadline.EarlierBy(
+        ReportReserve(invocation->deadline.Remaining(), options.report_reserve));
     const InvocationResponse result = handler(*invocation);
     Status posted = PostResult(client, options.api_address, invocation->request_id, result);
     if (!posted.ok()) {

@@ -55,12 +55,28 @@ struct RuntimeOptions {
   int next_attempts = 5;
   // Pause between failed /next attempts.
   std::chrono::milliseconds next_retry_delay{200};
+  // Time kept before Lambda's deadline to log and post the outcome: the
+  // handler gets a deadline this much earlier (see ReportReserve).
+  std::chrono::milliseconds report_reserve{1500};
 };
 
-// Long-polls /next and hands each invocation to `handler`, posting its
-// response or error, until the Runtime API fails `next_attempts` times in a
-// row. Sets _X_AMZN_TRACE_ID for each invocation. Returns the process exit
-// code (non-zero: the loop only ends on failure).
+// The part of an invocation's `remaining` time kept for reporting its
+// outcome: `reserve`, but at most a quarter of what is left, so that a short
+// invocation still gets most of its time.
+std::chrono::milliseconds ReportReserve(std::chrono::milliseconds remaining,
+                                        std::chrono::milliseconds reserve);
+
+// The HTTP client options for the Runtime API: a local endpoint, which no
+// proxy may stand in front of whatever the environment says.
+http::ClientOptions RuntimeApiClientOptions();
+
+// Long-polls /next (with no time bound) and hands each invocation to
+// `handler`, posting its response or error, until the Runtime API fails
+// `next_attempts` times in a row. The handler's deadline is
+// Lambda-Runtime-Deadline-Ms less the report reserve; a deadline header out
+// of int64's range or beyond Lambda's 15 minutes is taken as 15 minutes.
+// Sets _X_AMZN_TRACE_ID for each invocation. Returns the process exit code
+// (non-zero: the loop only ends on failure).
 int RunRuntimeLoop(http::Client& client, const RuntimeOptions& options, const Handler& handler);
 
 // Posts an initialization error to /runtime/init/error.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and the demo need;
 # only the missing ones, so a second run does nothing. Extra package names
-# given as arguments are installed too.
+# given as arguments are installed too. Also makes `apt-get source curl`
+# work (scripts/build-curl.sh builds the function's libcurl from Debian's
+# source package): when no deb-src line serves it, adds deb-src lines for the
+# same Debian mirrors as the existing deb lines, and runs apt-get update.
 #
 # mariadb-server and postgresql are server packages, installed only for their
 # binaries: the tests and the demo run private servers on 127.0.0.1. Debian
@@ -15,6 +18,7 @@ packages=(
   libmariadb-dev libpq-dev postgresql-server-dev-15
   mariadb-server postgresql
   python3 awscli openssl ca-certificates zip unzip
+  dpkg-dev gcc
   "$@"
 )
 
@@ -26,12 +30,60 @@ for package in "${packages[@]}"; do
 done
 # npm runs the template linter; Debian's package unless an npm is already there.
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-[ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "Installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+
+# Prints deb-src entries for the Debian archive mirrors that the deb entries
+# of the apt sources name (deb822 .sources files and one-line .list files).
+deb_src_entries() {
+  local debian_uri='https?://[^ ]*/debian(-security)?/?'
+  for file in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$file" ] || continue
+    awk -v uri="^URIs:[ \t]+$debian_uri\$" 'BEGIN { RS = ""; ORS = "\n\n" }
+      {
+        n = split($0, lines, "\n"); deb = 0; debian = 0; out = ""
+        for (i = 1; i <= n; i++) {
+          if (lines[i] ~ /^#/) continue
+          if (lines[i] ~ /^Types:/) { if (lines[i] ~ /[ \t]deb([ \t]|$)/) deb = 1; lines[i] = "Types: deb-src" }
+          if (lines[i] ~ uri) debian = 1
+          out = out lines[i] "\n"
+        }
+        if (deb && debian) printf "%s\n", out
+      }' "$file"
+  done
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    grep -E "^deb[ \t]+(\[[^]]*\][ \t]+)?$debian_uri[ \t]" | sed 's/^deb/deb-src/' || true
+}
+
+ensure_curl_source() {
+  (cd /tmp && apt-get source --print-uris curl >/dev/null 2>&1) && return 0
+  local entries
+  entries=$(deb_src_entries)
+  if [ -z "$entries" ]; then
+    echo "install-deps.sh: no Debian mirror found in the apt sources to add a deb-src line for;" \
+      "add one so that 'apt-get source curl' works" >&2
+    exit 1
+  fi
+  echo "Adding deb-src entries for the Debian mirrors (for apt-get source curl)" >&2
+  if printf '%s\n' "$entries" | grep -q '^Types:'; then
+    printf '%s\n' "$entries" | "${sudo[@]}" tee /etc/apt/sources.list.d/secret-rotator-deb-src.sources >/dev/null
+  else
+    printf '%s\n' "$entries" | "${sudo[@]}" tee /etc/apt/sources.list.d/secret-rotator-deb-src.list >/dev/null
+  fi
+  "${sudo[@]}" apt-get update -q >>/tmp/secret-rotator-apt.log 2>&1 || {
+    tail -n 30 /tmp/secret-rotator-apt.log >&2
+    exit 1
+  }
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  ensure_curl_source
+  exit 0
+fi
+
+echo "Installing: ${missing[*]}" >&2
 if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/secret-rotator-apt.log 2>&1; then
   "${sudo[@]}" apt-get update -q >>/tmp/secret-rotator-apt.log 2>&1
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/secret-rotator-apt.log 2>&1 || {
@@ -64,3 +116,5 @@ if [ ${#services[@]} -gt 0 ]; then
       echo "warning: could not stop and disable the $service service (/tmp/secret-rotator-apt.log)" >&2
   done
 fi
+
+ensure_curl_source

@@ -27,5 +27,20 @@ TEST(BackoffDelay, IsFullJitterUnderAnExponentialCeilingCappedAtTheMaximum) {
   }
 }
 
+TEST(AttemptTimeout, LeavesTimeForARetryUntilTheLastAttempt) {
+  using std::chrono::milliseconds;
+  RetryPolicy policy;  // 4 attempts, at most 10 s each, at least 1 s unless less is left
+  // A 14 s stall with 20 s left: the first attempt gives up at 10 s, leaving
+  // time for a second.
+  EXPECT_EQ(AttemptTimeout(policy, 1, milliseconds(20000)), milliseconds(10000));
+  EXPECT_EQ(AttemptTimeout(policy, 1, milliseconds(8000)), milliseconds(4000));
+  EXPECT_EQ(AttemptTimeout(policy, 2, milliseconds(1500)), milliseconds(1000));
+  EXPECT_EQ(AttemptTimeout(policy, 2, milliseconds(600)), milliseconds(600));
+  // The last attempt gets all that is left, up to the cap.
+  EXPECT_EQ(AttemptTimeout(policy, 4, milliseconds(8000)), milliseconds(8000));
+  EXPECT_EQ(AttemptTimeout(policy, 4, milliseconds(30000)), milliseconds(10000));
+  EXPECT_EQ(AttemptTimeout(policy, 1, milliseconds(0)), milliseconds(0));
+}
+
 }  // namespace
 }  // namespace secret_rotator::aws

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <deque>
+#include <optional>
 #include <sstream>
 
 #include "base/json.h"
@@ -142,6 +143,53 @@ TEST_F(RuntimeLoopTest, ARefusedResponseIsReportedAsAnError) {
                        [&](const Invocation&) { return InvocationResponse::Success("{}"); });
   ASSERT_GE(client.sent.size(), 3u);
   EXPECT_EQ(client.sent[2].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/req-1/error");
+}
+
+// The deadline the handler sees for a given Lambda-Runtime-Deadline-Ms.
+std::optional<std::chrono::milliseconds> HandlerTimeFor(const std::string& header,
+                                                        const RuntimeOptions& options) {
+  ScriptedClient client;
+  http::Response next = NextInvocation("req-1", "{}");
+  next.headers[1].value = header;
+  client.script.push_back(next);
+  client.script.push_back(Accepted());
+  std::optional<std::chrono::milliseconds> seen;
+  (void)RunRuntimeLoop(client, options, [&](const Invocation& invocation) {
+    seen = invocation.deadline.Remaining();
+    return InvocationResponse::Success("{}");
+  });
+  return seen;
+}
+
+TEST_F(RuntimeLoopTest, ADeadlineOutOfRangeIsCappedAtFifteenMinutesNotExpired) {
+  using std::chrono::minutes;
+  for (const char* header :
+       {"9223372036854775807", "99999999999999999999", "-99999999999999999999", "4102444800000"}) {
+    const std::optional<std::chrono::milliseconds> left = HandlerTimeFor(header, Options());
+    ASSERT_TRUE(left.has_value()) << header;
+    EXPECT_GT(*left, minutes(14)) << header;
+    EXPECT_LE(*left, minutes(15)) << header;
+  }
+  EXPECT_FALSE(HandlerTimeFor("12ab", Options()).has_value()) << "not a number: not handled";
+  EXPECT_FALSE(HandlerTimeFor("", Options()).has_value());
+}
+
+TEST_F(RuntimeLoopTest, TheHandlerStopsBeforeLambdasDeadlineToReportItsOutcome) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  RuntimeOptions options = Options();
+  options.report_reserve = std::chrono::milliseconds(1500);
+  const std::optional<std::chrono::milliseconds> left =
+      HandlerTimeFor(std::to_string(now_ms + 20000), options);
+  ASSERT_TRUE(left.has_value());
+  EXPECT_LE(left->count(), 18500);
+  EXPECT_GT(left->count(), 17000);
+  // A short invocation keeps at most a quarter of its time for the report.
+  EXPECT_EQ(ReportReserve(std::chrono::milliseconds(2000), std::chrono::milliseconds(1500)),
+            std::chrono::milliseconds(500));
+  EXPECT_EQ(ReportReserve(std::chrono::milliseconds(60000), std::chrono::milliseconds(1500)),
+            std::chrono::milliseconds(1500));
 }
 
 TEST_F(RuntimeLoopTest, ReportInitErrorPostsTheErrorBody) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A raw HTTP/1.1 server on 127.0.0.1 for testing the HTTP client's edge cases.
+"""An HTTP/1.1 server on 127.0.0.1 for testing the HTTP client's edge cases: http.server reads
+the requests, and the answers are written byte by byte, broken and hostile ones included.
 
 Usage: http_test_server.py --port-file FILE [--tls-cert PEM --tls-key PEM]
 
@@ -13,20 +14,42 @@ Routes (GET or POST):
   /truncated         Content-Length 100, 10 bytes, close
   /garbage           a line that is not HTTP, then close
   /connections       200, the number of connections accepted so far
+Hostile answers (each streams at most 64 MiB or 60 s, then closes):
+  /chunk-overflow    chunked: a 1-byte chunk, then chunk size FFFFFFFFFFFFFFFF and data
+  /huge-chunk        chunked: chunk size 7FFFFFFFFFFFFFFF and data
+  /huge-length       Content-Length 9223372036854775807 and data
+  /drip              Content-Length 100000, then one byte every 200 ms
 """
 import argparse
 import json
 import os
-import socket
-import socketserver
 import ssl
 import sys
 import threading
 import time
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CONNECTIONS = 0
 LOCK = threading.Lock()
+STREAM_LIMIT_BYTES = 64 * 1024 * 1024
+STREAM_LIMIT_SECONDS = 60
+
+
+def stream(out, head: bytes, block: bytes, pause: float = 0.0) -> None:
+    """Write `head`, then `block` again and again until a limit or the client goes away."""
+    started = time.monotonic()
+    sent = 0
+    try:
+        out.write(head)
+        while sent < STREAM_LIMIT_BYTES and time.monotonic() - started < STREAM_LIMIT_SECONDS:
+            out.write(block)
+            out.flush()
+            sent += len(block)
+            if pause:
+                time.sleep(pause)
+    except OSError:
+        pass  # the client gave up, as it should
 
 
 def response(status: str, body: bytes, headers=()) -> bytes:
@@ -34,27 +57,29 @@ def response(status: str, body: bytes, headers=()) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-class Handler(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
+class Handler(BaseHTTPRequestHandler):
+    """http.server parses each request; the answers are written as raw bytes, broken ones
+    included."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
         global CONNECTIONS
+        super().setup()
         with LOCK:
             CONNECTIONS += 1
-        while True:
-            request_line = self.rfile.readline()
-            if not request_line:
-                return
-            method, target, _ = request_line.decode("latin-1").split(" ", 2)
-            headers = {}
-            while True:
-                line = self.rfile.readline().decode("latin-1")
-                if line in ("\r\n", "\n", ""):
-                    break
-                name, value = line.split(":", 1)
-                headers[name.strip()] = value.strip()
-            length = int(headers.get("Content-Length", "0"))
-            body = self.rfile.read(length) if length else b""
-            if not self.respond(method, target, headers, body):
-                return
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (base-class name)
+        pass
+
+    def do_any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name: value for name, value in self.headers.items()}
+        if not self.respond(self.command, self.path, headers, body):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
 
     def respond(self, method, target, headers, body) -> bool:
         """Writes the answer; returns False when the connection must close."""
@@ -87,6 +112,16 @@ class Handler(socketserver.StreamRequestHandler):
         elif path == "/garbage":
             out.write(b"SSH-2.0-OpenSSH\r\n\r\n")
             return False
+        elif path in ("/chunk-overflow", "/huge-chunk", "/huge-length"):
+            head = {"/chunk-overflow": b"Transfer-Encoding: chunked\r\n\r\n1\r\nA\r\n"
+                                       b"FFFFFFFFFFFFFFFF\r\n",
+                    "/huge-chunk": b"Transfer-Encoding: chunked\r\n\r\n7FFFFFFFFFFFFFFF\r\n",
+                    "/huge-length": b"Content-Length: 9223372036854775807\r\n\r\n"}[path]
+            stream(out, b"HTTP/1.1 200 OK\r\n" + head, b"A" * 65536)
+            return False
+        elif path == "/drip":
+            stream(out, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"{", 0.2)
+            return False
         elif path == "/connections":
             out.write(response("200 OK", str(CONNECTIONS).encode()))
         else:
@@ -95,9 +130,8 @@ class Handler(socketserver.StreamRequestHandler):
         return True
 
 
-class Server(socketserver.ThreadingTCPServer):
+class Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
 
 
 def main() -> int:

@@ -61,8 +61,10 @@ LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
         {"/bin/bash", std::string(SOURCE_DIR) + "/tests/servers/make_tls.sh", tls_dir()});
     if (made.exit_code != 0) throw std::runtime_error("make_tls.sh failed: " + made.err);
   }
-  Result<std::unique_ptr<http::Client>> http =
-      http::NewClient({options_.https ? tls_dir() + "/ca.pem" : std::string()});
+  http::ClientOptions client_options;
+  if (options_.https) client_options.ca_file = tls_dir() + "/ca.pem";
+  client_options.proxy_from_environment = false;
+  Result<std::unique_ptr<http::Client>> http = http::NewClient(client_options);
   if (!http.ok()) throw std::runtime_error(http.status().message());
   http_ = std::move(http).value();
 
@@ -74,6 +76,10 @@ LocalAws::LocalAws(LocalAwsOptions options) : options_(std::move(options)) {
       "--timeout",   std::to_string(options_.timeout_seconds),
       "--region",    kLocalRegion};
   if (options_.clean_env) lambda_args.push_back("--clean-env");
+  if (!options_.deadline_header.empty()) {
+    lambda_args.push_back("--deadline-header");
+    lambda_args.push_back(options_.deadline_header);
+  }
   if (!options_.task_root.empty()) {
     lambda_args.push_back("--cwd");
     lambda_args.push_back(options_.task_root);
@@ -137,6 +143,9 @@ std::map<std::string, std::string> LocalAws::FunctionEnvironment() const {
       {"SECRETS_MANAGER_ENDPOINT", secrets_manager_url_},
   };
   if (options_.https) env["SSL_CERT_FILE"] = tls_dir() + "/ca.pem";
+  // The machine's own AWS_CA_BUNDLE would replace the function's trust store
+  // (aws/ca_trust.h); empty counts as unset.
+  env["AWS_CA_BUNDLE"] = "";
   for (const auto& [name, value] : options_.function_env) env[name] = value;
   return env;
 }

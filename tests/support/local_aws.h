@@ -36,6 +36,9 @@ struct LocalAwsOptions {
   // of `bootstrap`.
   std::string task_root;
   int timeout_seconds = 30;
+  // Sent as Lambda-Runtime-Deadline-Ms instead of the real deadline (odd
+  // values such as INT64_MAX); empty: the real one.
+  std::string deadline_header;
 };
 
 class LocalAws {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,8 +113,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   WriteFile(dir + "/in", options.stdin_data);
   const pid_t pid = Spawn(argv, options, dir + "/in", dir + "/out", dir + "/err");
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  ProcessResult result{ExitCode(status), ReadFile(dir + "/out"), ReadFile(dir + "/err")};
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  ProcessResult result{ExitCode(status), ReadFile(dir + "/out"), ReadFile(dir + "/err"),
+                       usage.ru_maxrss};
   std::filesystem::remove_all(dir);
   return result;
 }

@@ -16,6 +16,9 @@ struct ProcessResult {
   int exit_code = -1;  // the exit status, or 128 + signal number
   std::string out;
   std::string err;
+  // The peak resident set size of the process (the largest of its children,
+  // if any waited for outlived it), in KiB.
+  long max_rss_kib = 0;
 };
 
 struct ProcessOptions {

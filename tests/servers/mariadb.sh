@@ -61,8 +61,9 @@ start() {
     user_args=(--user=root)
   fi
 
-  # A stale data directory from a crashed run is rebuilt from scratch.
-  rm -rf "$dir/data" "$dir/server.env" "$dir/mariadbd.pid"
+  # A stale data directory from a crashed run is rebuilt from scratch; the
+  # general log starts empty, so that the leak scan reads only this run.
+  rm -rf "$dir/data" "$dir/server.env" "$dir/mariadbd.pid" "$dir/general.log"
   mkdir -p "$dir/data" "$dir/tmp"
   # Its own tmpdir: with the shared /tmp, a concurrent install elsewhere on the machine made
   # bootstrap fail ("Could not remove temporary table '/tmp/#sql-temptable-...'").

@@ -130,31 +130,18 @@ class StatementKillProxy:
         self.engine = engine
         self.upstream = upstream
         self.plan = plan
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
         self._connections = 0
-        self._closed = False
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        self._listener = wire.LoopbackListener(self._serve)
+        self.port = self._listener.port
 
     def close(self) -> None:
-        self._closed = True
-        try:
-            self._listener.close()
-        except OSError:
-            pass
+        self._listener.close()
 
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
+    def _serve(self, client: socket.socket) -> None:
+        with self._lock:
             self._connections += 1
-            threading.Thread(target=self._serve, args=(client, self._connections),
-                             daemon=True).start()
-
-    def _serve(self, client: socket.socket, number: int) -> None:
+            number = self._connections
         try:
             server = socket.create_connection(self.upstream, timeout=30)
         except OSError as exc:

@@ -133,10 +133,8 @@ class MitmProxy:
         self._first_attacked = 1
         self._count = 0
         self.recordings: list[Recording] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._listener = wire.LoopbackListener(self._serve)
+        self.port = self._listener.port
 
     def arm(self, attack: str | None, first_attacked: int = 1) -> None:
         """Attack connections from number `first_attacked` on (None: relay everything)."""
@@ -153,27 +151,15 @@ class MitmProxy:
             return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def close(self) -> None:
-        self._closed = True
-        try:
-            self._listener.close()
-        except OSError:
-            pass
+        self._listener.close()
 
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self._count += 1
-                attacked = self._attack is not None and self._count >= self._first_attacked
-                recording = Recording(self._count, attacked, self._attack if attacked else "")
-                self.recordings.append(recording)
-                self._active += 1
-            threading.Thread(target=self._serve, args=(client, recording), daemon=True).start()
-
-    def _serve(self, client: socket.socket, recording: Recording) -> None:
+    def _serve(self, client: socket.socket) -> None:
+        with self._lock:
+            self._count += 1
+            attacked = self._attack is not None and self._count >= self._first_attacked
+            recording = Recording(self._count, attacked, self._attack if attacked else "")
+            self.recordings.append(recording)
+            self._active += 1
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sockets = [client]
         try:

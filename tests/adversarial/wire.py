@@ -10,13 +10,18 @@ carries an SQL statement. PostgreSQL: the client's first messages (StartupMessag
 GSSENCRequest, CancelRequest) have no type byte; after them every message is a type byte and a
 4-byte big-endian length. A simple Query ('Q') or an extended Parse ('P') ... Sync ('S') is one
 statement, answered up to ReadyForQuery ('Z').
+
+Also the proxies' listener (LoopbackListener).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import struct
+import threading
+from typing import Callable
 
 # --------------------------------------------------------------------------- MySQL
 
@@ -208,34 +213,17 @@ class Event:
     auth: int = 0  # client: bytes of authentication data (a password's hash or the password)
 
 
-class MySqlConversation:
-    """Parses both directions of one MySQL connection incrementally.
-
-    feed_client()/feed_server() take the bytes as they arrive and return the whole packets they
-    complete, as Events. Statements are numbered from 1 within the conversation; the caller keeps
-    any numbering across connections.
-    """
+class _Conversation:
+    """What both engines' parsers share: the buffers, the flags and the client side's error
+    handling; `_parse_client` is each engine's own."""
 
     def __init__(self) -> None:
         self._client = bytearray()
         self._server = bytearray()
-        self.server_capabilities = 0
-        self.client_capabilities = 0
-        self.encrypted = False
+        self.encrypted = False  # the client speaks TLS from here on
         self.strict = True
         self.broken = False
-        self._logged_in = False
-        self._commands = False
         self.statements = 0
-        # The statement whose answer the server is sending, and where in it the server is:
-        # "first" (the first packet), "columns" (column definitions left), "rows".
-        self._answering: int | None = None
-        self._phase = ""
-        self._columns = 0
-
-    @property
-    def _deprecate_eof(self) -> bool:
-        return bool(self.server_capabilities & self.client_capabilities & CLIENT_DEPRECATE_EOF)
 
     def feed_client(self, data: bytes) -> list[Event]:
         """The client's messages that `data` completes. With `strict` False, bytes that do not
@@ -252,6 +240,34 @@ class MySqlConversation:
             events.append(Event("garbage", bytes(self._client)))
             self._client.clear()
         return events
+
+    def _parse_client(self, data: bytes, events: list[Event]) -> None:
+        raise NotImplementedError
+
+
+class MySqlConversation(_Conversation):
+    """Parses both directions of one MySQL connection incrementally.
+
+    feed_client()/feed_server() take the bytes as they arrive and return the whole packets they
+    complete, as Events. Statements are numbered from 1 within the conversation; the caller keeps
+    any numbering across connections.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server_capabilities = 0
+        self.client_capabilities = 0
+        self._logged_in = False
+        self._commands = False
+        # The statement whose answer the server is sending, and where in it the server is:
+        # "first" (the first packet), "columns" (column definitions left), "rows".
+        self._answering: int | None = None
+        self._phase = ""
+        self._columns = 0
+
+    @property
+    def _deprecate_eof(self) -> bool:
+        return bool(self.server_capabilities & self.client_capabilities & CLIENT_DEPRECATE_EOF)
 
     def _parse_client(self, data: bytes, events: list[Event]) -> None:
         if self.encrypted:
@@ -396,7 +412,7 @@ def pg_ready() -> bytes:
     return pg_message(b"Z", b"I")
 
 
-class PgConversation:
+class PgConversation(_Conversation):
     """Parses both directions of one PostgreSQL connection incrementally (see MySqlConversation).
 
     The client's untyped first messages are told apart by their codes. After an SSLRequest or
@@ -405,33 +421,12 @@ class PgConversation:
     """
 
     def __init__(self) -> None:
-        self._client = bytearray()
-        self._server = bytearray()
+        super().__init__()
         self._client_started = False  # a StartupMessage has been seen
         self._server_expects_byte = False  # the server answers an SSL/GSS request next
         self._server_encrypted = False
-        self.encrypted = False  # the client speaks TLS from here on
-        self.strict = True
-        self.broken = False
-        self.statements = 0
         self._current: int | None = None  # the extended-protocol statement being sent
         self._awaiting: list[int] = []  # statements whose ReadyForQuery has not come yet
-
-    def feed_client(self, data: bytes) -> list[Event]:
-        """The client's messages that `data` completes. With `strict` False, bytes that do not
-        parse end the parsing: they and everything after come back as one "garbage" event."""
-        if self.broken:
-            return [Event("garbage", data)] if data else []
-        events: list[Event] = []
-        try:
-            self._parse_client(data, events)
-        except (ProtocolError, ValueError, IndexError, struct.error):
-            if self.strict:
-                raise
-            self.broken = True
-            events.append(Event("garbage", bytes(self._client)))
-            self._client.clear()
-        return events
 
     def _parse_client(self, data: bytes, events: list[Event]) -> None:
         if self.encrypted:
@@ -546,3 +541,32 @@ def client_events(engine: str, stream: bytes) -> list[Event]:
 def client_statements(engine: str, stream: bytes) -> list[bytes]:
     """The SQL statements in a recorded client byte stream (see client_events)."""
     return [event.sql for event in client_events(engine, stream) if event.kind == "statement"]
+
+
+# --------------------------------------------------------------------------- the listener
+
+class LoopbackListener:
+    """Listens on 127.0.0.1 (an ephemeral port, `port`) and hands each accepted connection to
+    `on_connection` in a thread of its own, until close()."""
+
+    def __init__(self, on_connection: Callable[[socket.socket], None]):
+        self._on_connection = on_connection
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._on_connection, args=(client,), daemon=True).start()

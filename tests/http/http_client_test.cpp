@@ -165,18 +165,7 @@ class HttpsTest : public ::testing::Test {
     ASSERT_EQ(made.exit_code, 0) << made.err;
     // A certificate from the same CA for another name, for the host check.
     const std::string tls = dir_ + "/tls";
-    WriteFile(tls + "/wrong.ext", "subjectAltName=DNS:wrong.example\n");
-    ASSERT_EQ(testing::RunProcess({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes",
-                                   "-subj", "/CN=wrong.example", "-keyout", tls + "/wrong.key",
-                                   "-out", tls + "/wrong.csr"})
-                  .exit_code,
-              0);
-    ASSERT_EQ(
-        testing::RunProcess({"/usr/bin/openssl", "x509", "-req", "-in", tls + "/wrong.csr", "-CA",
-                             tls + "/ca.pem", "-CAkey", tls + "/ca.key", "-CAcreateserial", "-days",
-                             "1", "-extfile", tls + "/wrong.ext", "-out", tls + "/wrong.pem"})
-            .exit_code,
-        0);
+    ASSERT_TRUE(testing::IssueServerCertificate(tls, "wrong.example", "wrong"));
   }
   void TearDown() override {
     ::unsetenv("SSL_CERT_FILE");

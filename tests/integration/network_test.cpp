@@ -192,18 +192,7 @@ TEST_F(NetworkTest, ACertificateForAnotherHostNameIsRefused) {
                 {"/bin/bash", std::string(SOURCE_DIR) + "/tests/servers/make_tls.sh", tls})
                 .exit_code,
             0);
-  testing::WriteFile(tls + "/wrong.ext", "subjectAltName=DNS:wrong.example\n");
-  ASSERT_EQ(testing::RunProcess({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes",
-                                 "-subj", "/CN=wrong.example", "-keyout", tls + "/wrong.key",
-                                 "-out", tls + "/wrong.csr"})
-                .exit_code,
-            0);
-  ASSERT_EQ(
-      testing::RunProcess({"/usr/bin/openssl", "x509", "-req", "-in", tls + "/wrong.csr", "-CA",
-                           tls + "/ca.pem", "-CAkey", tls + "/ca.key", "-CAcreateserial", "-days",
-                           "1", "-extfile", tls + "/wrong.ext", "-out", tls + "/wrong.pem"})
-          .exit_code,
-      0);
+  ASSERT_TRUE(testing::IssueServerCertificate(tls, "wrong.example", "wrong"));
   Helper server(dir_, "http_test_server",
                 {"--tls-cert", tls + "/wrong.pem", "--tls-key", tls + "/wrong.key"});
   for (const char* host : {"127.0.0.1", "localhost"}) {

@@ -146,6 +146,19 @@ BackgroundProcess::~BackgroundProcess() {
   ::waitpid(pid_, nullptr, 0);
 }
 
+bool IssueServerCertificate(const std::string& tls_dir, const std::string& dns_name,
+                            const std::string& stem) {
+  const std::string base = tls_dir + "/" + stem;
+  WriteFile(base + ".ext", "subjectAltName=DNS:" + dns_name + "\n");
+  return RunProcess({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj",
+                     "/CN=" + dns_name, "-keyout", base + ".key", "-out", base + ".csr"})
+                 .exit_code == 0 &&
+         RunProcess({"/usr/bin/openssl", "x509", "-req", "-in", base + ".csr", "-CA",
+                     tls_dir + "/ca.pem", "-CAkey", tls_dir + "/ca.key", "-CAcreateserial", "-days",
+                     "1", "-extfile", base + ".ext", "-out", base + ".pem"})
+                 .exit_code == 0;
+}
+
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("FreeLoopbackPort: socket failed");

@@ -59,6 +59,11 @@ void WriteFile(const std::string& path, const std::string& contents);
 // tests/servers/*.sh write: each line split at its first '=', lines without
 // one skipped. Returns nullopt iff the file cannot be opened.
 std::optional<std::map<std::string, std::string>> ReadEnvFile(const std::string& path);
+// Issues `tls_dir`/`stem`.pem and .key, a server certificate for the DNS
+// name `dns_name` signed by the CA of `tls_dir` (a tests/servers/make_tls.sh
+// folder), with openssl. Returns false if any openssl command failed.
+bool IssueServerCertificate(const std::string& tls_dir, const std::string& dns_name,
+                            const std::string& stem);
 // A TCP port on 127.0.0.1 that was free a moment ago. Throws
 // std::runtime_error when none can be had.
 int FreeLoopbackPort();

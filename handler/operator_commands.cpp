@@ -146,8 +146,14 @@ LoginState OperatorCommands::TryLogin(const std::string& arn,
     *detail = "logs in as " + strategies::Describe(loaded->credentials);
     return LoginState::kLogsIn;
   }
+  if (login.Is(strategies::db_error::kLoginFailed)) {
+    // The strategy's message names the credentials as AWSPENDING's whatever
+    // they are; the type says all that matters here.
+    *detail = login.type() + " for " + strategies::Describe(loaded->credentials);
+    return LoginState::kRefused;
+  }
   *detail = login.type() + ": " + login.message();
-  return login.Is(strategies::db_error::kLoginFailed) ? LoginState::kRefused : LoginState::kUnknown;
+  return LoginState::kUnknown;
 }
 
 Result<CheckReport> OperatorCommands::Check(const std::string& secret_id, Deadline deadline) {

@@ -168,6 +168,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 1, ' ');
     }
+    line.erase(line.find_last_not_of(' ') + 1);
     std::cout << line << '\n';
   }
 }

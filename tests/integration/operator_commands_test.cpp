@@ -176,8 +176,17 @@ TEST_F(MariaDbOperatorTest, CheckReportsAReadySecretAsJson) {
   const std::string user = NewUser("ready", password);
   const std::string arn = CreateSecret(SecretFor(user, password));
 
+  aws_->ClearRequests();
   const ProcessResult checked = commands_->Run({"check", arn, "--json"});
   ASSERT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  // check only reads from Secrets Manager.
+  const JsonValue requests = aws_->Requests();
+  ASSERT_FALSE(requests.empty());
+  for (const JsonValue& request : requests) {
+    EXPECT_TRUE(request["operation"] == "DescribeSecret" ||
+                request["operation"] == "GetSecretValue")
+        << request.dump();
+  }
   const JsonValue report = Parse(checked.out);
   EXPECT_EQ(report["secretArn"], arn);
   EXPECT_EQ(report["ready"], true);
@@ -220,8 +229,14 @@ TEST_F(MariaDbOperatorTest, CheckFindsAnAdminThatCannotCreateUsersOrGrantPrivile
   secret["rotationStrategy"] = "alternating-users";
   const std::string arn = CreateSecret(secret);
 
+  aws_->ClearRequests();
   const ProcessResult checked = commands_->Run({"check", arn, "--json"});
   EXPECT_EQ(checked.exit_code, 1) << checked.out << checked.err;
+  for (const JsonValue& request : aws_->Requests()) {
+    EXPECT_TRUE(request["operation"] == "DescribeSecret" ||
+                request["operation"] == "GetSecretValue")
+        << request.dump();
+  }
   const JsonValue report = Parse(checked.out);
   EXPECT_EQ(report["ready"], false);
   EXPECT_EQ(CheckItem(report, "admin login")["result"], "ok") << checked.out;

@@ -3,9 +3,10 @@
 # builds bootstrap (build/), packages it as the Lambda zip and runs the
 # unpacked package under a local Lambda service; starts MariaDB, PostgreSQL
 # and a local Secrets Manager endpoint on 127.0.0.1 in a temporary folder;
-# creates users and secrets with the AWS CLI and rotates one secret per
-# engine and strategy with `aws secretsmanager rotate-secret`, showing the
-# logins, the staging labels and the time of each step. It prints no password
+# creates users and secrets with the AWS CLI; for one secret per engine and
+# strategy runs `bootstrap check`, rotates it with `aws secretsmanager
+# rotate-secret` and runs `bootstrap status`, showing the logins, the staging
+# labels and the time of each step. It prints no password
 # and removes everything it started when it ends (also on Ctrl-C).
 #
 # Usage: ./demo.sh [--keep]     --keep: leave the temporary folder (logs) behind

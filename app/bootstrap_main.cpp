@@ -10,6 +10,8 @@
 #include <string_view>
 
 #include "app/config.h"
+#include "app/function.h"
+#include "app/operator_cli.h"
 #include "aws/ca_trust.h"
 #include "aws/config.h"
 #include "aws/secrets_manager.h"
@@ -29,7 +31,10 @@ namespace {
 
 constexpr char kUsage[] =
     R"usage(Usage: bootstrap [--event FILE|-] [--timeout SECONDS]
-       bootstrap --help | --version
+       bootstrap check SECRET_ID [--json]             is it ready to rotate? (changes nothing)
+       bootstrap status SECRET_ID [--repair] [--json] versions, labels, a stuck rotation
+       bootstrap rotate SECRET_ID [--json]            rotate now, from this machine
+       bootstrap COMMAND --help | bootstrap --help | --version
 
 Rotates database passwords kept in AWS Secrets Manager: an AWS Lambda function
 for the provided.al2023 runtime, compatible with AWS's own rotation functions.
@@ -142,45 +147,6 @@ Result<std::string> ReadEventFile(const std::string& path) {
 
 std::string LocalRequestId() { return "local-" + RandomHex(16); }
 
-// Everything an invocation needs, built once per process.
-struct Function {
-  std::unique_ptr<aws::SecretsManager> secrets;
-  std::unique_ptr<handler::RotationHandler> handler;
-  // When the AWS credentials stop working, if their source
-  // says (credential_process); they are read once, at
-  // start-up.
-  std::optional<std::chrono::system_clock::time_point> credentials_expiration;
-};
-
-// Returns OK iff credentials that expire at `expiration`
-// (if ever) still work when `deadline` is reached.
-Status CheckCredentialsLast(const std::optional<std::chrono::system_clock::time_point>& expiration,
-                            Deadline deadline) {
-  if (!expiration || *expiration >= std::chrono::system_clock::now() + deadline.Remaining()) {
-    return Status::Ok();
-  }
-  return Status(StatusCode::kFailedPrecondition, "ConfigurationError",
-                "the AWS credentials expire at " + aws::FormatUtcTime(*expiration) +
-                    ", before this invocation's time is up");
-}
-
-Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
-  Result<aws::AwsConfig> aws_config = aws::AwsConfigFromEnvironment();
-  if (!aws_config.ok()) return aws_config.status();
-  Result<handler::RotationConfig> rotation_config = RotationConfigFromEnvironment(ExecutableDir());
-  if (!rotation_config.ok()) return rotation_config.status();
-  Result<std::unique_ptr<http::Client>> http =
-      http::NewClient(aws::SecretsManagerHttpOptions(*aws_config));
-  if (!http.ok()) return http.status();
-  Function function;
-  function.credentials_expiration = aws_config->credentials.expiration;
-  function.secrets =
-      aws::NewSecretsManagerClient(std::move(http).value(), std::move(aws_config).value());
-  function.handler = std::make_unique<handler::RotationHandler>(*function.secrets, engines,
-                                                                std::move(rotation_config).value());
-  return function;
-}
-
 runtime::Handler MakeHandler(const Function& function) {
   return [&function](const runtime::Invocation& invocation) {
     if (Status last = CheckCredentialsLast(function.credentials_expiration, invocation.deadline);
@@ -246,6 +212,7 @@ int RunLambda(const std::string& api_address, const strategies::StrategyRegistry
 }  // namespace
 
 int BootstrapMain(int argc, char** argv, const strategies::StrategyRegistry& engines) {
+  if (argc > 1 && IsOperatorCommand(argv[1])) return RunOperatorCommand(argc, argv, engines);
   Result<CommandLine> command = ParseCommandLine(argc, argv);
   if (!command.ok()) {
     std::cerr << "bootstrap: " << command.status().message() << "\n\n" << kUsage;

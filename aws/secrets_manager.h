@@ -28,6 +28,14 @@ struct SecretDescription {
   std::string arn;
   std::string name;
   bool rotation_enabled = false;
+  // RotationLambdaARN; empty when none.
+  std::string rotation_lambda_arn;
+  // RotationRules, for people: e.g. "every 30 days", "rate(4 hours), window
+  // 2h"; empty when none.
+  std::string rotation_schedule;
+  // LastRotatedDate and LastChangedDate (seconds since the epoch), if given.
+  std::optional<double> last_rotated_date;
+  std::optional<double> last_changed_date;
   // Version id -> its staging labels.
   std::map<std::string, std::vector<std::string>> version_stages;
 

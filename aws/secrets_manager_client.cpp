@@ -1,3 +1,5 @@
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -90,6 +92,29 @@ std::vector<std::string> StringArray(const JsonValue& object, const char* field)
   return out;
 }
 
+// RotationRules for people: "every N days" or the ScheduleExpression, and
+// the window (Duration) when there is one.
+std::string ScheduleText(const JsonValue& rules) {
+  std::string text;
+  if (const std::string* expression = JsonStringMember(rules, "ScheduleExpression")) {
+    text = *expression;
+  } else if (const JsonValue* days = JsonMember(rules, "AutomaticallyAfterDays");
+             days != nullptr && days->is_number_integer()) {
+    text = "every " + std::to_string(days->get<long long>()) + " days";
+  }
+  if (const std::string* window = JsonStringMember(rules, "Duration")) {
+    text += (text.empty() ? "" : ", ") + std::string("window ") + *window;
+  }
+  return text;
+}
+
+// A timestamp member (JSON 1.1 sends seconds since the epoch as a number).
+std::optional<double> EpochSeconds(const JsonValue& object, const char* field) {
+  const JsonValue* value = JsonMember(object, field);
+  if (value == nullptr || !value->is_number()) return std::nullopt;
+  return value->get<double>();
+}
+
 class SecretsManagerClient final : public SecretsManager {
  public:
   SecretsManagerClient(std::unique_ptr<http::Client> http, AwsConfig config, RetryPolicy retry)
@@ -109,6 +134,15 @@ class SecretsManagerClient final : public SecretsManager {
     const JsonValue* enabled = JsonMember(body, "RotationEnabled");
     description.rotation_enabled =
         enabled != nullptr && enabled->is_boolean() && enabled->get<bool>();
+    if (const std::string* function = JsonStringMember(body, "RotationLambdaARN")) {
+      description.rotation_lambda_arn = *function;
+    }
+    if (const JsonValue* rules = JsonMember(body, "RotationRules");
+        rules != nullptr && rules->is_object()) {
+      description.rotation_schedule = ScheduleText(*rules);
+    }
+    description.last_rotated_date = EpochSeconds(body, "LastRotatedDate");
+    description.last_changed_date = EpochSeconds(body, "LastChangedDate");
     const JsonValue* versions = JsonMember(body, "VersionIdsToStages");
     if (versions != nullptr && versions->is_object()) {
       for (const auto& [version_id, stages] : versions->items()) {

@@ -101,6 +101,15 @@ void Log(LogLevel level, const LogContext& context, std::string_view message) {
   }
 }
 
+void WriteRecord(std::string_view line) {
+  const LogState& state = State();
+  if (state.sink) {
+    state.sink(line);
+  } else {
+    WriteToStderr(line);
+  }
+}
+
 std::string Rfc3339Timestamp(std::chrono::system_clock::time_point when) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;

@@ -44,6 +44,12 @@ void ConfigureLogging(LogConfig config, LogSink sink = nullptr);
 // Writes one record if `level` passes the configured filter.
 void Log(LogLevel level, const LogContext& context, std::string_view message);
 
+// Writes `line` (one JSON object, no newline) as one whole record where Log()
+// writes, whatever the level: for machine records such as CloudWatch
+// Embedded Metric Format. One write per record, so that it never interleaves
+// with a log line. The caller must never pass a secret value.
+void WriteRecord(std::string_view line);
+
 // The line Log() writes, at time `now`. Exposed for tests.
 std::string FormatLogLine(LogFormat format, LogLevel level, const LogContext& context,
                           std::string_view message, std::chrono::system_clock::time_point now);

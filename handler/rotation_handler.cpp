@@ -1,11 +1,15 @@
 #include "handler/rotation_handler.h"
 
+#include <chrono>
 #include <utility>
 
 #include "aws/errors.h"
 #include "base/json_text.h"
 #include "base/log.h"
+#include "handler/operator_commands.h"
 #include "handler/secret_document.h"
+#include "handler/secret_versions.h"
+#include "handler/step_metrics.h"
 
 namespace secret_rotator::handler {
 
@@ -21,9 +25,16 @@ struct RotationHandler::StepContext {
   const aws::SecretDescription& description;
   Deadline deadline;
   const std::string& request_id;
+  const StepOptions& options;
   // The secret's ARN, which every call after DescribeSecret uses.
   const std::string& arn() const { return description.arn; }
   const std::string& token() const { return event.client_request_token; }
+  // Records the engine and strategy for the step's metric.
+  void Note(const DbCredentials& credentials, RotationKind kind) const {
+    if (options.dimensions == nullptr) return;
+    options.dimensions->engine = credentials.engine;
+    options.dimensions->strategy = std::string(strategies::RotationKindName(kind));
+  }
 };
 
 namespace {
@@ -32,18 +43,8 @@ Status Precondition(std::string type, std::string message) {
   return Status(StatusCode::kFailedPrecondition, std::move(type), std::move(message));
 }
 
-// A parsed version of a secret: its document and the credentials it names.
-struct LoadedVersion {
-  SecretDocument document;
-  DbCredentials credentials;
-};
-
 std::string PendingWhat(const std::string& arn, const std::string& token) {
   return "the AWSPENDING version " + token + " of secret " + arn;
-}
-
-std::string StageWhat(const std::string& arn, const char* stage) {
-  return std::string("the ") + stage + " version of secret " + arn;
 }
 
 // What to do when the AWSPENDING version does not fit AWSCURRENT: it is most
@@ -65,69 +66,20 @@ RotationHandler::RotationHandler(aws::SecretsManager& secrets,
                                  const strategies::StrategyRegistry& engines, RotationConfig config)
     : secrets_(secrets), engines_(engines), config_(std::move(config)) {}
 
-namespace {
-
-// Reads and parses one version of a secret. `what` names it in errors.
-Result<LoadedVersion> LoadVersion(aws::SecretsManager& secrets,
-                                  const strategies::StrategyRegistry& engines,
-                                  const aws::GetSecretValueRequest& request, std::string what,
-                                  Deadline deadline) {
-  Result<aws::SecretValue> value = secrets.GetSecretValue(request, deadline);
-  if (!value.ok()) return value.status().WithContext("reading " + what);
-  Result<SecretDocument> document = SecretDocument::Parse(value->secret_string, std::move(what));
-  if (!document.ok()) return document.status();
-  Result<DbCredentials> credentials = document->Credentials(engines);
-  if (!credentials.ok()) return credentials.status();
-  return LoadedVersion{std::move(document).value(), std::move(credentials).value()};
-}
-
-// The rotation style: the secret's own "rotationStrategy" field, else the
-// function's default.
-Result<RotationKind> ResolveKind(const SecretDocument& current, RotationKind default_kind) {
-  Result<std::optional<std::string>> field = current.OptionalString("rotationStrategy");
-  if (!field.ok()) return field.status();
-  if (!field->has_value()) return default_kind;
-  Result<RotationKind> kind =
-      strategies::ParseRotationKind("the secret's rotationStrategy", **field);
-  if (!kind.ok()) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
-                  current.what() + ": " + kind.status().message());
-  }
-  return kind;
-}
-
-// The admin secret's name or ARN from "masterarn", required for alternating users.
-Result<std::string> MasterArn(const SecretDocument& current) {
-  Result<std::optional<std::string>> field = current.OptionalString("masterarn");
-  if (!field.ok()) return field.status();
-  if (!field->has_value() || (*field)->empty()) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
-                  current.what() +
-                      ": field 'masterarn' is missing; the alternating-users strategy needs it to "
-                      "name the secret of a user that can create and alter users");
-  }
-  return **field;
-}
-
-}  // namespace
-
 Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Deadline deadline,
                                                    const std::string& request_id) {
   Result<RotationEvent> event = ParseRotationEvent(payload);
   if (!event.ok()) {
     Log(LogLevel::kError, {request_id, "", ""}, "rejected the event: " + event.status().message());
+    StepMetric metric;
+    metric.step = "unknown";
+    metric.error_type = event.status().type();
+    metric.request_id = request_id;
+    WriteRecord(EmfRecord(metric, std::chrono::system_clock::now()));
     return event.status();
   }
-  const LogContext log_context{request_id, event->secret_id, std::string(StepName(event->step))};
-  Result<std::string> outcome = Handle(*event, deadline, request_id);
-  if (!outcome.ok()) {
-    Log(LogLevel::kError, log_context,
-        std::string(StepName(event->step)) + " failed: " + outcome.status().message());
-    return outcome.status();
-  }
-  Log(LogLevel::kInfo, log_context,
-      std::string(StepName(event->step)) + " succeeded for version " + event->client_request_token +
-          ": " + *outcome);
+  Result<std::string> outcome = RunStep(*event, deadline, request_id);
+  if (!outcome.ok()) return outcome.status();
   std::string summary = "{\"secretId\":";
   AppendJsonString(summary, event->secret_id);
   summary += ",\"clientRequestToken\":";
@@ -140,14 +92,56 @@ Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Dea
   return summary;
 }
 
+Result<std::string> RotationHandler::RunStep(const RotationEvent& event, Deadline deadline,
+                                             const std::string& request_id, bool manual_rotation) {
+  const LogContext log_context{request_id, event.secret_id, std::string(StepName(event.step))};
+  const auto started = std::chrono::steady_clock::now();
+  StepDimensions dimensions;
+  StepOptions options;
+  options.manual_rotation = manual_rotation;
+  options.dimensions = &dimensions;
+  Result<std::string> outcome = Handle(event, deadline, request_id, options);
+
+  StepMetric metric;
+  if (!dimensions.engine.empty()) metric.engine = dimensions.engine;
+  if (!dimensions.strategy.empty()) metric.strategy = dimensions.strategy;
+  metric.step = std::string(StepName(event.step));
+  metric.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  metric.success = outcome.ok();
+  if (!outcome.ok()) metric.error_type = outcome.status().type();
+  metric.request_id = request_id;
+  WriteRecord(EmfRecord(metric, std::chrono::system_clock::now()));
+
+  if (!outcome.ok()) {
+    Log(LogLevel::kError, log_context,
+        std::string(StepName(event.step)) + " failed: " + outcome.status().message());
+    return outcome.status();
+  }
+  Log(LogLevel::kInfo, log_context,
+      std::string(StepName(event.step)) + " succeeded for version " + event.client_request_token +
+          ": " + *outcome);
+  return outcome;
+}
+
 Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline deadline,
-                                            const std::string& request_id) {
+                                            const std::string& request_id,
+                                            const StepOptions& options) {
   Result<aws::SecretDescription> description = secrets_.DescribeSecret(event.secret_id, deadline);
   if (!description.ok()) return description.status().WithContext("describing the secret");
   const std::string& token = event.client_request_token;
-  if (!description->rotation_enabled) {
+  const bool manual_create = options.manual_rotation && event.step == Step::kCreateSecret &&
+                             description->version_stages.count(token) == 0 &&
+                             !UnfinishedPendingVersion(*description).has_value();
+  if (!description->rotation_enabled && !options.manual_rotation) {
     return Precondition("RotationNotEnabled",
                         "secret " + description->arn + " is not enabled for rotation");
+  }
+  if (manual_create) {
+    // A rotation the operator started (bootstrap rotate): no RotateSecret
+    // made the AWSPENDING version, so createSecret makes it with this token.
+    const StepContext context{event, *description, deadline, request_id, options};
+    return CreateSecret(context);
   }
   if (description->version_stages.count(token) == 0) {
     return Precondition("UnknownVersion", "secret " + description->arn + " has no version " +
@@ -161,7 +155,7 @@ Result<std::string> RotationHandler::Handle(const RotationEvent& event, Deadline
                                                  " is not AWSPENDING");
   }
 
-  const StepContext context{event, *description, deadline, request_id};
+  const StepContext context{event, *description, deadline, request_id, options};
   switch (event.step) {
     case Step::kCreateSecret:
       return CreateSecret(context);
@@ -182,6 +176,7 @@ Result<std::string> RotationHandler::CreateSecret(const StepContext& context) {
   if (!current.ok()) return current.status();
   Result<RotationKind> kind = ResolveKind(current->document, config_.default_kind);
   if (!kind.ok()) return kind.status();
+  context.Note(current->credentials, *kind);
   if (*kind == RotationKind::kAlternatingUsers) {
     // Every check of the admin happens before anything changes.
     Result<std::string> master = MasterArn(current->document);
@@ -240,6 +235,7 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
   if (!pending.ok()) return pending.status();
   Result<RotationKind> kind = ResolveKind(current->document, config_.default_kind);
   if (!kind.ok()) return kind.status();
+  context.Note(current->credentials, *kind);
 
   const DbCredentials& now = current->credentials;
   const DbCredentials& next = pending->credentials;
@@ -314,30 +310,8 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
 Result<DbCredentials> RotationHandler::LoadAdmin(const StepContext& context,
                                                  const DbCredentials& current,
                                                  const std::string& master_arn) {
-  const aws::SecretDescription& secret = context.description;
-  if (master_arn == secret.arn || master_arn == secret.name ||
-      master_arn == context.event.secret_id) {
-    return Status(StatusCode::kInvalidArgument, "InvalidSecret",
-                  "the masterarn field of secret " + secret.arn +
-                      " names the secret itself; it must name the secret of a separate admin user "
-                      "that can create and alter users");
-  }
-  Result<LoadedVersion> loaded =
-      LoadVersion(secrets_, engines_, {master_arn, std::nullopt, kAwsCurrent},
-                  "the AWSCURRENT version of the masterarn secret " + master_arn, context.deadline);
-  if (!loaded.ok()) return loaded.status();
-  const DbCredentials& admin = loaded->credentials;
-  if (admin.host != current.host || admin.port != current.port) {
-    return Precondition("CredentialsMismatch", "the masterarn secret names " + admin.host + ":" +
-                                                   std::to_string(admin.port) +
-                                                   " but the secret names " + current.host + ":" +
-                                                   std::to_string(current.port));
-  }
-  if (Status separate = strategies::CheckAdminIsNotRotated(admin.username, current.username);
-      !separate.ok()) {
-    return separate;
-  }
-  return std::move(loaded).value().credentials;
+  return handler::LoadAdmin(secrets_, engines_, context.description, context.event.secret_id,
+                            current, master_arn, context.deadline);
 }
 
 Result<DbCredentials> RotationHandler::LogInWithPending(const StepContext& context) {
@@ -348,6 +322,7 @@ Result<DbCredentials> RotationHandler::LogInWithPending(const StepContext& conte
   // The pending version carries the current one's rotationStrategy field.
   Result<RotationKind> kind = ResolveKind(pending->document, config_.default_kind);
   if (!kind.ok()) return kind.status();
+  context.Note(pending->credentials, *kind);
   const strategies::EngineEntry* engine = engines_.Find(pending->credentials.engine);
   std::unique_ptr<strategies::Strategy> strategy = engine->make(*kind, config_.strategy);
   if (Status tested = strategy->TestSecret(pending->credentials, context.deadline); !tested.ok()) {

@@ -37,6 +37,24 @@ struct RotationConfig {
   strategies::StrategyConfig strategy;
 };
 
+// What a step found out about the secret, for its metric; empty when the
+// step did not get as far.
+struct StepDimensions {
+  std::string engine;
+  std::string strategy;  // "single-user" / "alternating-users"
+};
+
+struct StepOptions {
+  // A rotation the operator started by hand (bootstrap rotate), not
+  // Secrets Manager: rotation need not be turned on for the secret, and
+  // createSecret with a token that is no version of the secret, while no
+  // version is AWSPENDING, stores the AWSPENDING version under that token.
+  // Every other rule and check is the same. Never set for Lambda events.
+  bool manual_rotation = false;
+  // Filled in as the step reads the secret, if not null.
+  StepDimensions* dimensions = nullptr;
+};
+
 class RotationHandler {
  public:
   // `secrets` and `engines` must outlive the handler.
@@ -44,14 +62,22 @@ class RotationHandler {
                   RotationConfig config);
 
   // Runs one event. Returns a JSON summary (never a secret value) on success.
-  // Writes one log line for the event, tagged with `request_id`.
+  // Writes one log line and one metric record (step_metrics.h) for the
+  // event, tagged with `request_id`.
   Result<std::string> HandlePayload(std::string_view payload, Deadline deadline,
                                     const std::string& request_id);
+
+  // Runs one parsed event as HandlePayload does (one log line, one metric
+  // record); returns a short description of what was done.
+  Result<std::string> RunStep(const RotationEvent& event, Deadline deadline,
+                              const std::string& request_id, bool manual_rotation = false);
 
   // Runs one parsed event; returns a short description of what was done.
   // `request_id` tags any log line written on the way.
   Result<std::string> Handle(const RotationEvent& event, Deadline deadline,
-                             const std::string& request_id = "");
+                             const std::string& request_id = "", const StepOptions& options = {});
+
+  const RotationConfig& config() const { return config_; }
 
  private:
   struct StepContext;
@@ -65,9 +91,7 @@ class RotationHandler {
   // finishSecret before it moves AWSCURRENT); returns them.
   Result<strategies::DbCredentials> LogInWithPending(const StepContext& context);
 
-  // The masterarn secret's AWSCURRENT credentials for alternating users,
-  // checked against `current` (of secret `arn`): not the secret itself, the
-  // same host and port, not the rotated user or its alternate.
+  // LoadAdmin() of secret_versions.h for this step's secret.
   Result<strategies::DbCredentials> LoadAdmin(const StepContext& context,
                                               const strategies::DbCredentials& current,
                                               const std::string& master_arn);

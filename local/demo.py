@@ -110,8 +110,20 @@ def check_outcome(report: Report, aws: stack.LocalAws, case: stack.Case,
                      f"working until the next rotation)")
 
 
+def show_operator(report: Report, aws: stack.LocalAws, bootstrap: str, *args: str,
+                  expect: int = 0) -> None:
+    """Run `bootstrap ARGS` (an operator command) and show its table."""
+    print(f"  $ bootstrap {' '.join(args)}", flush=True)
+    result = aws.operator(bootstrap, *args)
+    for line in result.stdout.rstrip("\n").splitlines():
+        print(f"    {line}", flush=True)
+    report.check(result.returncode == expect,
+                 f"bootstrap {args[0]} exited {result.returncode}"
+                 + ("" if result.returncode == expect else f": {result.stderr.strip()[-400:]}"))
+
+
 def run_case(report: Report, aws: stack.LocalAws, number: int, db: stack.DbServer,
-             strategy: str) -> None:
+             strategy: str, bootstrap: str) -> None:
     print(bold(f"\n[{number}/{len(stack.CASES)}] {stack.case_title(db, strategy)}"), flush=True)
     try:
         case = stack.set_up_case(db, strategy, aws)
@@ -122,6 +134,8 @@ def run_case(report: Report, aws: stack.LocalAws, number: int, db: stack.DbServe
         before = aws.secret_value(case.arn)
         report.check(db.login(before["username"], before["password"]),
                      f"before: {before['username']} logs in with the secret's password")
+        # What an operator runs before turning rotation on; it changes nothing.
+        show_operator(report, aws, bootstrap, "check", case.secret_name)
         print(f"  $ aws secretsmanager rotate-secret --secret-id {case.secret_name} "
               f"--rotation-lambda-arn {stack.FUNCTION_ARN}", flush=True)
         first_invocation = not aws.stats()["invocations"]
@@ -129,6 +143,7 @@ def run_case(report: Report, aws: stack.LocalAws, number: int, db: stack.DbServe
         rotation = aws.rotate(case.arn)
         if show_rotation(report, aws, rotation, first_invocation, log_offset):
             check_outcome(report, aws, case, rotation)
+        show_operator(report, aws, bootstrap, "status", case.secret_name)
     except stack.StackError as exc:
         report.check(False, str(exc))
 
@@ -164,7 +179,7 @@ def run_demo(work_dir: str, bootstrap: str) -> int:
                     "credentials, SECRETS_MANAGER_ENDPOINT; no DB_TLS_CA_FILE, so it verifies the "
                     "databases (verify-full) against the package's CA")
         for number, (engine, strategy) in enumerate(stack.CASES, start=1):
-            run_case(report, aws, number, dbs[engine], strategy)
+            run_case(report, aws, number, dbs[engine], strategy, packaged)
 
     elapsed = time.monotonic() - started
     print()

@@ -472,6 +472,20 @@ class LocalAws:
         self.api = SecretsManagerApi(self.secrets_manager_port, self.access_key, self.secret_key,
                                      ca_file)
 
+    def operator(self, bootstrap: str, *args: str) -> subprocess.CompletedProcess:
+        """Run an operator command of `bootstrap` (check, status, rotate) as the caller, against
+        this Secrets Manager endpoint; its output is also appended to operator.log."""
+        env = client_env({"AWS_ACCESS_KEY_ID": self.access_key,
+                          "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_REGION": REGION,
+                          "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url})
+        if self.tls_dir:
+            env["AWS_CA_BUNDLE"] = os.path.join(self.tls_dir, "ca.pem")
+        result = run([bootstrap, *args], env=env)
+        with open(os.path.join(self.work_dir, "operator.log"), "a", encoding="utf-8") as log:
+            log.write(f"$ bootstrap {' '.join(args)}\n[exit {result.returncode}]\n"
+                      f"{result.stdout}{result.stderr}\n")
+        return result
+
     def _spawn(self, name: str, argv: list[str]) -> str:
         """Start server `name`; wait for its port file; return its port."""
         port_file = os.path.join(self.work_dir, f"{name}.port")

@@ -191,12 +191,120 @@ Status LogInAndSelect(const DbCredentials& credentials, const StrategyConfig& co
   return session->Execute("SELECT 1", "running SELECT 1");
 }
 
+// The first column of every row of `sql` (read-only), NULLs left out.
+Result<std::vector<std::string>> Column(Session& session, std::string_view sql,
+                                        std::string_view what) {
+  Result<std::vector<Session::Row>> rows = session.Query(sql, what);
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> values;
+  for (const Session::Row& row : *rows) {
+    if (!row.empty() && row[0]) values.push_back(*row[0]);
+  }
+  return values;
+}
+
+// The session's server, TLS and, for `account`, authentication plugin.
+SessionFacts FactsOf(Session& session, const Account& account, const std::string& account_sql) {
+  SessionFacts facts;
+  facts.server_version = session.server_info();
+  facts.tls_cipher = session.cipher();
+  facts.tls_mode = session.tls().description;
+  Result<std::vector<Session::Row>> rows =
+      session.Query("SHOW SESSION STATUS LIKE 'Ssl_version'", "reading the TLS version");
+  if (rows.ok() && rows->size() == 1 && (*rows)[0].size() == 2 && (*rows)[0][1]) {
+    facts.tls_version = *(*rows)[0][1];
+  }
+  facts.authentication =
+      mysql::AuthPluginOf(ShowCreateUser(session, account_sql, account).value_or("")).value_or("");
+  return facts;
+}
+
+// The privilege types granted to `account` as information_schema shows them
+// to this session (USAGE left out): at any level ("any"), global ones
+// ("global"), or global ones WITH GRANT OPTION ("grantable").
+Result<std::vector<std::string>> PrivilegeTypes(Session& session, const Account& account,
+                                                const std::string& levels) {
+  Result<std::string> grantee = session.Quote(AccountText(account));
+  if (!grantee.ok()) return grantee.status();
+  std::string sql;
+  for (const char* table :
+       {"USER_PRIVILEGES", "SCHEMA_PRIVILEGES", "TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"}) {
+    if (levels != "any" && std::string_view(table) != "USER_PRIVILEGES") continue;
+    if (!sql.empty()) sql += " UNION ";
+    sql += std::string("SELECT PRIVILEGE_TYPE FROM information_schema.") + table +
+           " WHERE GRANTEE = " + *grantee;
+    if (levels == "grantable") sql += " AND IS_GRANTABLE = 'YES'";
+  }
+  Result<std::vector<std::string>> types =
+      Column(session, sql, "reading the privileges of " + AccountText(account));
+  if (!types.ok()) return types.status();
+  std::erase(*types, "USAGE");
+  std::sort(types->begin(), types->end());
+  return types;
+}
+
 class MySqlStrategy : public Strategy {
  public:
   explicit MySqlStrategy(StrategyConfig config) : config_(std::move(config)) {}
 
   Status TestSecret(const DbCredentials& pending, Deadline deadline) override {
     return LogInAndSelect(pending, config_, deadline, kPendingWho);
+  }
+
+  Result<UserFacts> InspectUser(const DbCredentials& current, std::string_view next_username,
+                                Deadline deadline) override {
+    Result<Session> session = Connect(current, deadline, kCurrentWho);
+    if (!session.ok()) return session.status();
+    Result<mysql::ServerVersion> version = KnownVersion(*session);
+    if (!version.ok()) return version.status();
+    Result<Account> account = MatchedAccount(*session, current, kCurrentWho);
+    if (!account.ok()) return account.status();
+    Result<std::string> account_sql = session->QuoteAccount(*account);
+    if (!account_sql.ok()) return account_sql.status();
+    UserFacts facts;
+    facts.session = FactsOf(*session, *account, *account_sql);
+    facts.account = AccountText(*account);
+    Result<std::vector<std::string>> read_only =
+        Column(*session, "SELECT @@GLOBAL.read_only", "reading read_only");
+    if (!read_only.ok()) return read_only.status();
+    facts.read_only = read_only->size() == 1 && (*read_only)[0] != "0" &&
+                      (*read_only)[0] != "OFF" && (*read_only)[0] != "NO";
+    if (facts.read_only) facts.read_only_reason = "the server's read_only is on";
+    Result<std::vector<std::string>> privileges = PrivilegeTypes(*session, *account, "any");
+    if (!privileges.ok()) return privileges.status();
+    facts.privileges = *std::move(privileges);
+    for (const std::string& privilege : facts.privileges) {
+      if (privilege == "SUPER" || privilege == "READ_ONLY ADMIN") facts.may_bypass_read_only = true;
+    }
+    facts.next_name_length = mysql::Utf8Length(next_username);
+    facts.max_name_length = mysql::MaxUsernameLength(*version);
+    return facts;
+  }
+
+  Result<AdminFacts> InspectAdmin(const DbCredentials& admin, std::string_view target_username,
+                                  Deadline deadline) override {
+    Result<Session> session = Connect(admin, deadline, kAdminWho);
+    if (!session.ok()) return session.status();
+    Result<Account> account = MatchedAccount(*session, admin, kAdminWho);
+    if (!account.ok()) return account.status();
+    Result<std::string> account_sql = session->QuoteAccount(*account);
+    if (!account_sql.ok()) return account_sql.status();
+    AdminFacts facts;
+    facts.session = FactsOf(*session, *account, *account_sql);
+    facts.account = AccountText(*account);
+    Result<std::vector<std::string>> global = PrivilegeTypes(*session, *account, "global");
+    if (!global.ok()) return global.status();
+    facts.can_create_users =
+        std::find(global->begin(), global->end(), "CREATE USER") != global->end();
+    Result<std::vector<std::string>> grantable = PrivilegeTypes(*session, *account, "grantable");
+    if (!grantable.ok()) return grantable.status();
+    facts.grantable = *std::move(grantable);
+    Result<std::string> user = session->Quote(target_username);
+    if (!user.ok()) return user.status();
+    Result<std::vector<std::string>> count = Column(
+        *session, "SELECT COUNT(*) FROM mysql.user WHERE User = " + *user, "looking up the user");
+    if (count.ok() && count->size() == 1) facts.target_exists = (*count)[0] != "0";
+    return facts;
   }
 
  protected:

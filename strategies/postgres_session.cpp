@@ -380,4 +380,14 @@ Result<std::string> PostgresSession::SetPassword(std::string_view role, const Se
 
 bool PostgresSession::UsesTls() const { return conn_ && PQsslInUse(conn_.get()) != 0; }
 
+std::string PostgresSession::TlsAttribute(const char* name) const {
+  if (!UsesTls()) return "";
+  const char* value = PQsslAttribute(conn_.get(), name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+bool PostgresSession::UsedPassword() const {
+  return conn_ && PQconnectionUsedPassword(conn_.get()) != 0;
+}
+
 }  // namespace secret_rotator::strategies::postgres

@@ -75,6 +75,10 @@ class PostgresSession {
 
   // Returns true iff the connection is open and encrypted with TLS.
   bool UsesTls() const;
+  // libpq's TLS attribute `name` ("protocol", "cipher"), "" when none.
+  std::string TlsAttribute(const char* name) const;
+  // Returns true iff the server asked for a password when logging in.
+  bool UsedPassword() const;
   // Describe() of the credentials this session logged in with.
   const std::string& who() const { return who_; }
 

@@ -33,12 +33,106 @@ Status TestLogin(const DbCredentials& credentials, const StrategyConfig& config,
   return Status::Ok();
 }
 
+// PostgreSQL's limit on names: NAMEDATALEN - 1 bytes.
+constexpr std::size_t kMaxRoleNameBytes = 63;
+
+// A read-only query's first value, "" when NULL or no row.
+Result<std::string> Value(PostgresSession& session, const std::string& sql,
+                          const std::vector<std::string>& parameters, std::string_view what,
+                          Deadline deadline) {
+  Result<std::optional<std::string>> value = session.Query(sql, parameters, what, deadline);
+  if (!value.ok()) return value.status();
+  return value->value_or("");
+}
+
+Result<SessionFacts> FactsOf(PostgresSession& session, const DbCredentials& credentials,
+                             const StrategyConfig& config, Deadline deadline) {
+  SessionFacts facts;
+  Result<std::string> version =
+      Value(session, "SHOW server_version", {}, "reading the server version", deadline);
+  if (!version.ok()) return version.status();
+  facts.server_version = "PostgreSQL " + *version;
+  facts.tls_version = session.TlsAttribute("protocol");
+  facts.tls_cipher = session.TlsAttribute("cipher");
+  facts.tls_mode = ResolveConnectionTls(config, credentials.ssl).description;
+  facts.authentication =
+      session.UsedPassword() ? "password" : "no password (the server did not ask for one)";
+  return facts;
+}
+
+// "true" / "false" of a boolean attribute of the session's own role.
+Result<bool> OwnRoleFlag(PostgresSession& session, const char* column, Deadline deadline) {
+  Result<std::string> value =
+      Value(session,
+            std::string("SELECT ") + column +
+                "::text FROM pg_catalog.pg_roles WHERE rolname = current_user",
+            {}, std::string("reading ") + column, deadline);
+  if (!value.ok()) return value.status();
+  return *value == "true";
+}
+
 class PostgresStrategy : public Strategy {
  public:
   explicit PostgresStrategy(StrategyConfig config) : config_(std::move(config)) {}
 
   Status TestSecret(const DbCredentials& pending, Deadline deadline) override {
     return TestLogin(pending, config_, deadline);
+  }
+
+  Result<UserFacts> InspectUser(const DbCredentials& current, std::string_view next_username,
+                                Deadline deadline) override {
+    Result<PostgresSession> session = Connect(current, deadline);
+    if (!session.ok()) return session.status();
+    UserFacts facts;
+    Result<SessionFacts> seen = FactsOf(*session, current, config_, deadline);
+    if (!seen.ok()) return seen.status();
+    facts.session = *std::move(seen);
+    facts.account = Quoted(current.username);
+    Result<std::string> recovery = Value(*session, "SELECT pg_catalog.pg_is_in_recovery()::text",
+                                         {}, "asking whether the server is a standby", deadline);
+    if (!recovery.ok()) return recovery.status();
+    Result<std::string> read_only =
+        Value(*session, "SELECT current_setting('default_transaction_read_only')", {},
+              "reading default_transaction_read_only", deadline);
+    if (!read_only.ok()) return read_only.status();
+    if (*recovery == "true") {
+      facts.read_only = true;
+      facts.read_only_reason = "the server is a standby (in recovery)";
+    } else if (*read_only == "on") {
+      facts.read_only = true;
+      facts.read_only_reason = "default_transaction_read_only is on";
+    }
+    Result<bool> superuser = OwnRoleFlag(*session, "rolsuper", deadline);
+    if (!superuser.ok()) return superuser.status();
+    if (*superuser) facts.privileges.push_back("SUPERUSER");
+    facts.next_name_length = next_username.size();
+    facts.max_name_length = kMaxRoleNameBytes;
+    return facts;
+  }
+
+  Result<AdminFacts> InspectAdmin(const DbCredentials& admin, std::string_view target_username,
+                                  Deadline deadline) override {
+    Result<PostgresSession> session = Connect(admin, deadline);
+    if (!session.ok()) return session.status();
+    AdminFacts facts;
+    Result<SessionFacts> seen = FactsOf(*session, admin, config_, deadline);
+    if (!seen.ok()) return seen.status();
+    facts.session = *std::move(seen);
+    facts.account = Quoted(admin.username);
+    Result<bool> superuser = OwnRoleFlag(*session, "rolsuper", deadline);
+    if (!superuser.ok()) return superuser.status();
+    Result<bool> create_role = OwnRoleFlag(*session, "rolcreaterole", deadline);
+    if (!create_role.ok()) return create_role.status();
+    facts.grants_everything = *superuser;
+    // CREATEROLE creates, alters and grants membership in roles that are not
+    // superusers.
+    facts.can_create_users = *superuser || *create_role;
+    Result<std::string> exists =
+        Value(*session, "SELECT 'yes' FROM pg_catalog.pg_roles WHERE rolname = $1",
+              {std::string(target_username)}, "looking up the role", deadline);
+    if (!exists.ok()) return exists.status();
+    facts.target_exists = *exists == "yes";
+    return facts;
   }
 
  protected:

@@ -88,4 +88,17 @@ Result<TargetAccountAction> DecideTargetAccount(const TargetAccountFacts& facts,
           "drop it (or give it the AWSPREVIOUS password); otherwise rename the secret's user");
 }
 
+Result<UserFacts> Strategy::InspectUser(const DbCredentials& /*current*/,
+                                        std::string_view /*next_username*/, Deadline /*deadline*/) {
+  return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedServer,
+                "this engine cannot be checked");
+}
+
+Result<AdminFacts> Strategy::InspectAdmin(const DbCredentials& /*admin*/,
+                                          std::string_view /*target_username*/,
+                                          Deadline /*deadline*/) {
+  return Status(StatusCode::kFailedPrecondition, db_error::kUnsupportedServer,
+                "this engine cannot be checked");
+}
+
 }  // namespace secret_rotator::strategies

@@ -160,9 +160,63 @@ enum class TargetAccountAction {
 Result<TargetAccountAction> DecideTargetAccount(const TargetAccountFacts& facts,
                                                 std::string_view account_text);
 
+// What a read-only look at one login found (bootstrap check). No field holds
+// a password.
+struct SessionFacts {
+  std::string server_version;  // as the server reports it
+  std::string tls_version;     // e.g. "TLSv1.3"; empty for plaintext
+  std::string tls_cipher;      // empty for plaintext
+  std::string tls_mode;        // ConnectionTls::description
+  std::string authentication;  // MySQL: the account's plugin; PostgreSQL: "password" or not
+};
+
+// The rotated user, seen through its own AWSCURRENT login.
+struct UserFacts {
+  SessionFacts session;
+  std::string account;  // e.g. 'app'@'%' (MySQL) or "app" (PostgreSQL)
+  // The server refuses writes (read_only, a standby, ...): `read_only_reason`
+  // says which; `may_bypass_read_only` when the user's privileges override it.
+  bool read_only = false;
+  std::string read_only_reason;
+  bool may_bypass_read_only = false;
+  // The privileges the user holds that the alternate user must get, in the
+  // engine's names (MySQL privilege types; PostgreSQL: SUPERUSER).
+  std::vector<std::string> privileges;
+  // The next user name (single user: the same; alternating: the alternate),
+  // counted as the engine counts, and the server's limit.
+  std::size_t next_name_length = 0;
+  std::size_t max_name_length = 0;
+};
+
+// The admin of the masterarn secret, seen through its own login.
+struct AdminFacts {
+  SessionFacts session;
+  std::string account;
+  bool can_create_users = false;
+  // A superuser may grant anything; else `grantable` lists what it may
+  // grant (global privileges WITH GRANT OPTION).
+  bool grants_everything = false;
+  std::vector<std::string> grantable;
+  // Whether the alternate account exists; nullopt when the admin cannot see.
+  std::optional<bool> target_exists;
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
+
+  // Read-only: logs in with `current` as SetSecret would (the same TLS
+  // policy and gates) and reports what rotation depends on; `next_username`
+  // is the user the next rotation sets. Runs no statement that changes
+  // anything. Errors: those of a login (db_error).
+  virtual Result<UserFacts> InspectUser(const DbCredentials& current,
+                                        std::string_view next_username, Deadline deadline);
+
+  // Read-only: logs in as the masterarn secret's admin and reports whether
+  // it can create `target_username` and grant it the rotated user's
+  // privileges. Errors: those of a login (db_error).
+  virtual Result<AdminFacts> InspectAdmin(const DbCredentials& admin,
+                                          std::string_view target_username, Deadline deadline);
 
   // Makes the database accept `request.pending`. Idempotent: succeeds without
   // a change when pending already logs in. REQUIRES: the handler has checked

@@ -159,7 +159,15 @@ Status FakeSecretsManager::UpdateSecretVersionStage(
   for (const auto& [id, version] : secret->versions) {
     if (version.stages.count(request.version_stage) != 0) holder = id;
   }
-  if (!request.move_to_version_id) return InvalidParameter("MoveToVersionId is required here");
+  if (!request.move_to_version_id) {
+    // Removing a label (not AWSCURRENT) from the version that holds it, as AWS allows.
+    if (!request.remove_from_version_id || holder != *request.remove_from_version_id ||
+        request.version_stage == aws::kAwsCurrent) {
+      return InvalidParameter("the staging label is not attached to RemoveFromVersionId");
+    }
+    secret->versions[holder].stages.erase(request.version_stage);
+    return Answer("UpdateSecretVersionStage", Status::Ok());
+  }
   if (secret->versions.count(*request.move_to_version_id) == 0) {
     return NotFound("no version " + *request.move_to_version_id);
   }

@@ -450,6 +450,22 @@ class LeakScanTest(unittest.TestCase):
         self.assertIn("1 occurrence(s) found", out.getvalue())
         self.assertNotIn("admin-Password-from-env", out.getvalue())
 
+    def test_a_documented_exposure_is_allowed_only_in_its_log(self) -> None:
+        os.makedirs(os.path.join(self.output, "documented-exposures"))
+        with open(os.path.join(self.output, "documented-exposures", "ed.json"), "w") as f:
+            json.dump({"value": PASSWORD, "file": "general.log", "reason": "ed25519 account"}, f)
+        with open(os.path.join(self.server, "general.log"), "w") as f:
+            f.write(f"1\tQuery\tSET PASSWORD FOR 'a'@'%' = PASSWORD('{PASSWORD}')\n")
+        code, text = self.scan()
+        self.assertEqual(code, 0, text)
+        self.assertIn("1 documented exposure(s), not counted as leaks: ed25519 account "
+                      "(only in general.log)", text)
+        with open(os.path.join(self.output, "function.log"), "w") as f:
+            f.write(f"the password is {PASSWORD}\n")
+        code, text = self.scan()
+        self.assertEqual(code, 1, text)
+        self.assertIn("1 password occurrence(s) found", text)
+
     def test_the_journal_itself_is_not_scanned(self) -> None:
         code, text = self.scan()
         self.assertEqual(code, 0, text)

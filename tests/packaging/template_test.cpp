@@ -70,7 +70,7 @@ TEST(Template, KmsGrantsAreBoundToTheSecretsByEncryptionContext) {
     keys.insert((*match)[2]);
   }
   EXPECT_EQ(keys, (std::set<std::string>{"KmsKeyArn", "MasterSecretKmsKeyArn"}));
-  const std::regex any_kms_action(R"(kms:(Decrypt|GenerateDataKey|DescribeKey|Encrypt))");
+  const std::regex any_kms_action(R"(kms:(Decrypt|GenerateDataKey|DescribeKey|Encrypt)\b)");
   EXPECT_EQ(std::distance(std::sregex_iterator(text.begin(), text.end(), any_kms_action),
                           std::sregex_iterator()),
             3)

@@ -2,7 +2,8 @@
 # build-<LogicalId> with ARTIFACTS_DIR set; the function's files there are the
 # same as in the zip of `cmake --build build --target package`.
 BUILD_DIR ?= build-lambda
-# Optional: a PEM bundle of database CAs to ship (e.g. Amazon RDS's global bundle).
+# The package ships Amazon RDS's global CA bundle (packaging/db-ca-bundle.sh);
+# DB_CA_BUNDLE names another PEM bundle of database CAs to ship instead.
 DB_CA_BUNDLE ?=
 
 .PHONY: build-RotationFunction

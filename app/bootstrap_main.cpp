@@ -85,7 +85,8 @@ Environment:
   DB_ALLOW_CLEARTEXT_AUTH                true: MySQL's mysql_clear_password and dialog
                                          plugins may be used, over TLS only (default false)
   DB_TLS_CA_FILE                         PEM bundle of trusted database CAs (default:
-                                         the package's db-ca-bundle.pem, else the system's)
+                                         db-ca-bundle.pem beside this binary, Amazon
+                                         RDS's CAs in the package; else the system's)
   PASSWORD_ENCRYPTION                    PostgreSQL: scram-sha-256 or md5
   AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT (Text or JSON)
 )usage";

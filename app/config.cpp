@@ -124,6 +124,7 @@ Result<handler::RotationConfig> RotationConfigFromEnvironment(const std::string&
     strategy.tls_ca_file = *ca_file;
   } else if (!package_dir.empty() && IsReadableFile(package_dir + "/" + kPackagedCaBundle)) {
     strategy.tls_ca_file = package_dir + "/" + kPackagedCaBundle;
+    strategy.tls_ca_source = strategies::kPackagedCaSource;
   }
   if (!package_dir.empty() && IsDirectory(package_dir + "/" + kPackagedMysqlPlugins)) {
     strategy.mysql_plugin_dir = package_dir + "/" + kPackagedMysqlPlugins;

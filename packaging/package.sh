@@ -7,8 +7,11 @@
 #   lib/mariadb/plugin/  the MariaDB client's authentication plugins, which it
 #                        loads at run time (caching_sha2_password for MySQL 8,
 #                        client_ed25519, ...), when bootstrap uses that client
-#   db-ca-bundle.pem     optional: the database CA bundle (--db-ca-bundle),
-#                        which the function uses when DB_TLS_CA_FILE is unset
+#   db-ca-bundle.pem     the database CA bundle, which the function uses when
+#                        DB_TLS_CA_FILE is unset: by default Amazon RDS's global
+#                        bundle plus the Amazon roots of RDS Proxy
+#                        (packaging/db-ca-bundle.sh, checked against its committed
+#                        SHA-256); --db-ca-bundle FILE ships FILE instead
 # Fails unless every glibc symbol version that bootstrap and lib/ require is
 # at most GLIBC_2.34 (Amazon Linux 2023's glibc), and prints the ceiling.
 #
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
     --output) output=$2; shift 2 ;;
     --db-ca-bundle) ca_bundle=$2; shift 2 ;;
     --unpacked-dir) unpacked=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -104,6 +107,10 @@ echo "glibc ceiling: GLIBC_$ceiling (Amazon Linux 2023 has $glibc_ceiling)"
 if [ -n "$ca_bundle" ]; then
   cp "$ca_bundle" "$stage/db-ca-bundle.pem"
   chmod 644 "$stage/db-ca-bundle.pem"
+  echo "database CA bundle: $ca_bundle"
+else
+  "$(dirname "$0")/db-ca-bundle.sh" "$stage/db-ca-bundle.pem"
+  echo "database CA bundle: Amazon RDS global bundle + Amazon roots ($(grep -c '^-----BEGIN CERTIFICATE' "$stage/db-ca-bundle.pem") certificates)"
 fi
 
 # A reproducible zip: fixed order and times, no extra attributes.

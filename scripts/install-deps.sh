@@ -17,7 +17,7 @@ packages=(
   libssl-dev nlohmann-json3-dev rapidjson-dev libgtest-dev libgmock-dev
   libmariadb-dev libpq-dev postgresql-server-dev-15
   mariadb-server postgresql
-  python3 awscli openssl ca-certificates zip unzip
+  python3 python3-yaml awscli openssl ca-certificates zip unzip
   dpkg-dev gcc
   "$@"
 )

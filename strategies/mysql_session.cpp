@@ -89,7 +89,9 @@ CaLocations SystemCaLocations() {
 }
 
 std::string CaDescription(const StrategyConfig& config, const CaLocations& system) {
-  if (!config.tls_ca_file.empty()) return "the CA bundle DB_TLS_CA_FILE=" + config.tls_ca_file;
+  if (!config.tls_ca_file.empty()) {
+    return "the CA bundle " + config.tls_ca_file + " (" + config.tls_ca_source + ")";
+  }
   std::string where = system.file.empty() ? system.dir : system.file;
   return "the system CA store (" + where + "; DB_TLS_CA_FILE is not set)";
 }
@@ -144,7 +146,7 @@ Status ConfigureTls(MYSQL* mysql, TlsMode mode, const StrategyConfig& config,
     if (!config.tls_ca_file.empty()) {
       std::error_code error;
       if (!std::filesystem::is_regular_file(config.tls_ca_file, error)) {
-        return TlsError(target, "DB_TLS_CA_FILE=" + config.tls_ca_file +
+        return TlsError(target, config.tls_ca_file + " (" + config.tls_ca_source + ")" +
                                     " is not a readable file, so the server's certificate "
                                     "cannot be verified");
       }

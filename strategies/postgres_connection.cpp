@@ -72,12 +72,12 @@ Result<ConnectionParameters> BuildConnectionParameters(
     if (!config.tls_ca_file.empty()) {
       if (access(config.tls_ca_file.c_str(), R_OK) != 0) {
         return Status(StatusCode::kFailedPrecondition, db_error::kConfiguration,
-                      "DB_TLS_CA_FILE names " + config.tls_ca_file +
-                          ", which cannot be read; set it to a readable PEM bundle of the CAs "
-                          "that sign the database's certificate");
+                      "the CA bundle " + config.tls_ca_file + " (" + config.tls_ca_source +
+                          ") cannot be read; set DB_TLS_CA_FILE to a readable PEM bundle of the "
+                          "CAs that sign the database's certificate");
       }
       parameters.ca_file = config.tls_ca_file;
-      parameters.ca_source = "DB_TLS_CA_FILE";
+      parameters.ca_source = config.tls_ca_source;
     } else if (system_ca_bundle) {
       parameters.ca_file = *system_ca_bundle;
       parameters.ca_source = "the system CA bundle";

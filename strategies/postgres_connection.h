@@ -39,7 +39,7 @@ struct ConnectionParameters {
   // The CA file the server's certificate is verified against; empty when not
   // verified (sslmode require or disable).
   std::string ca_file;
-  // Where ca_file came from, for messages: "DB_TLS_CA_FILE" or "the system CA bundle".
+  // Where ca_file came from, for messages: config.tls_ca_source or "the system CA bundle".
   std::string ca_source;
 
   // The value for `keyword`, or nullptr.

@@ -56,12 +56,20 @@ inline constexpr char kUnsupportedGrant[] = "UnsupportedGrant";
 inline constexpr char kInternal[] = "InternalError";
 }  // namespace db_error
 
+// tls_ca_source of the CA bundle shipped next to the binary, used when
+// DB_TLS_CA_FILE is unset (by default Amazon RDS's global bundle).
+inline constexpr char kPackagedCaSource[] = "the package's CA bundle; DB_TLS_CA_FILE is not set";
+
 // Settings that apply to every connection the function makes, read once at
 // start-up.
 struct StrategyConfig {
   TlsMode tls_mode = TlsMode::kVerifyFull;
-  // PEM bundle of trusted CAs (DB_TLS_CA_FILE); empty means the system store.
+  // PEM bundle of trusted CAs (DB_TLS_CA_FILE, else the package's
+  // db-ca-bundle.pem); empty means the system store.
   std::string tls_ca_file;
+  // Where tls_ca_file comes from, for messages: "DB_TLS_CA_FILE" or
+  // kPackagedCaSource.
+  std::string tls_ca_source = "DB_TLS_CA_FILE";
   // PostgreSQL only: force "scram-sha-256" or "md5" (PASSWORD_ENCRYPTION);
   // empty follows the server's password_encryption.
   std::string password_encryption;

@@ -65,9 +65,11 @@ TEST_F(RotationConfigTest, UsesWhatThePackageCarriesUnlessConfigured) {
   Result<handler::RotationConfig> config = RotationConfigFromEnvironment(dir);
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->strategy.tls_ca_file, dir + "/db-ca-bundle.pem");
+  EXPECT_EQ(config->strategy.tls_ca_source, strategies::kPackagedCaSource);
   EXPECT_EQ(config->strategy.mysql_plugin_dir, dir + "/lib/mariadb/plugin");
   ::setenv("DB_TLS_CA_FILE", "/etc/hostname", 1);
   EXPECT_EQ(RotationConfigFromEnvironment(dir)->strategy.tls_ca_file, "/etc/hostname");
+  EXPECT_EQ(RotationConfigFromEnvironment(dir)->strategy.tls_ca_source, "DB_TLS_CA_FILE");
   std::filesystem::remove_all(dir);
   ::unsetenv("DB_TLS_CA_FILE");
   config = RotationConfigFromEnvironment(dir);

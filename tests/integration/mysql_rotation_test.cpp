@@ -7,6 +7,7 @@
 // Every test makes its own users and databases with a random suffix.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "base/json.h"
 #include "tests/support/local_aws.h"
 #include "tests/support/mariadb_server.h"
+#include "tests/support/task_dir.h"
 
 namespace secret_rotator {
 namespace {
@@ -62,6 +64,16 @@ class MariaDbRotationTest : public testing::MariaDbTest {
     LocalAwsOptions options{BOOTSTRAP_PATH};
     options.function_env = {{"DB_TLS_CA_FILE", server_.ca}};
     for (const auto& [name, value] : env) options.function_env[name] = value;
+    aws_ = std::make_unique<LocalAws>(options);
+  }
+
+  // Starts the local services with the function running from `task` (a copy
+  // of the real bootstrap with a db-ca-bundle.pem beside it) in a clean
+  // environment: no DB_TLS_CA_FILE, DB_TLS_MODE's default (verify-full).
+  void StartAwsFromTask(const testing::TaskDir& task) {
+    LocalAwsOptions options{task.bootstrap};
+    options.task_root = task.dir;
+    options.clean_env = true;
     aws_ = std::make_unique<LocalAws>(options);
   }
 
@@ -717,6 +729,69 @@ TEST_F(MariaDbSingleUser, SslFalseRotatesOverTlsUnlessTheOperatorAllowsADowngrad
 // finishSecret without setSecret (a replayed or manual invocation right
 // after createSecret): the database never got the pending password, so
 // AWSCURRENT must not move.
+// Every package ships Amazon RDS's CA bundle as db-ca-bundle.pem beside
+// bootstrap, which the function trusts when DB_TLS_CA_FILE is unset. Here a
+// copy of the real bootstrap has the test CA in that position instead.
+TEST_F(MariaDbSingleUser, VerifyFullTrustsTheCaBundleInTheDefaultPosition) {
+  const std::string dir = testing::MakeTempDir("default_ca");
+  for (const auto& [ca, works] :
+       {std::pair{server_.ca, true}, std::pair{server_.other_ca, false}}) {
+    SCOPED_TRACE(ca);
+    StartAwsFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, ca));
+    const std::string user = Unique("defaultca");
+    CreateUser(user, "initial-Password-0");
+    ASSERT_FALSE(HasFailure());
+    const std::string arn = CreateSecret(SecretFor(user, "initial-Password-0"));
+    const ProcessResult rotated = aws_->RotateSecret(arn);
+    if (works) {
+      ASSERT_EQ(rotated.exit_code, 0) << rotated.err << aws_->FunctionLog();
+      const std::string password = At(arn, "AWSCURRENT")["password"].get<std::string>();
+      EXPECT_TRUE(LogsIn(user, password)) << testing::LoginError(server_, user, password);
+      EXPECT_GE(CountLogins(user, "using SSL/TLS"), 3U);
+    } else {
+      // The package's bundle, and nothing else, is what was trusted.
+      ExpectFailedAt(rotated, "setSecret", "DatabaseTlsError", "the package's CA bundle");
+      EXPECT_TRUE(LogsIn(user, "initial-Password-0"));
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The names of RDS endpoints verify under verify-full: the function reaches
+// the server as an instance, a cluster writer, a cluster reader, a custom
+// cluster endpoint and an RDS Proxy endpoint (whose certificate has a
+// wildcard), each mapped to 127.0.0.1, with the CA in the default position;
+// a name the certificate does not hold is refused before any login.
+TEST_F(MariaDbSingleUser, RdsEndpointNamesVerifyUnderVerifyFull) {
+  std::string why;
+  if (!testing::CanMapNamesToLoopback(&why)) GTEST_SKIP() << why;
+  const std::string dir = testing::MakeTempDir("rds_names");
+  std::vector<std::string> names(std::begin(testing::kRdsEndpointNames),
+                                 std::end(testing::kRdsEndpointNames));
+  names.emplace_back(testing::kUnlistedRdsName);
+  StartAwsFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, server_.ca, names));
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    const std::string user = Unique("rdsname");
+    CreateUser(user, "initial-Password-0");
+    ASSERT_FALSE(HasFailure());
+    JsonValue secret = SecretFor(user, "initial-Password-0");
+    secret["host"] = name;
+    const std::string arn = CreateSecret(secret);
+    const ProcessResult rotated = aws_->RotateSecret(arn);
+    if (name != testing::kUnlistedRdsName) {
+      ASSERT_EQ(rotated.exit_code, 0) << rotated.err << aws_->FunctionLog();
+      const std::string password = At(arn, "AWSCURRENT")["password"].get<std::string>();
+      EXPECT_TRUE(LogsIn(user, password)) << testing::LoginError(server_, user, password);
+    } else {
+      ExpectFailedAt(rotated, "setSecret", "DatabaseTlsError", name);
+      EXPECT_TRUE(testing::ConnectLines(server_, user).empty());
+      EXPECT_TRUE(LogsIn(user, "initial-Password-0"));
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(MariaDbSingleUser, FinishSecretWithoutSetSecretIsRefused) {
   StartAws();
   const std::string user = Unique("finish");

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "http/http_client.h"
 #include "tests/support/local_aws.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/task_dir.h"
 
 namespace secret_rotator {
 namespace {
@@ -79,11 +81,26 @@ class PostgresRotationTest : public ::testing::Test {
   // (Re)starts the local AWS services; the function runs the real bootstrap
   // with verified TLS against the test CA, FunctionEnv() and `env`.
   void StartFunction(const std::map<std::string, std::string>& env) {
-    local_.reset();
     LocalAwsOptions options{BOOTSTRAP_PATH};
     options.function_env = FunctionEnv();
     options.function_env["DB_TLS_CA_FILE"] = server_.ca;
     for (const auto& [name, value] : env) options.function_env[name] = value;
+    Start(options);
+  }
+
+  // (Re)starts the local AWS services with the function running from `task`
+  // (a copy of the real bootstrap with a db-ca-bundle.pem beside it) in a
+  // clean environment: no DB_TLS_CA_FILE, DB_TLS_MODE's default (verify-full).
+  void StartFunctionFromTask(const testing::TaskDir& task) {
+    LocalAwsOptions options{task.bootstrap};
+    options.task_root = task.dir;
+    options.clean_env = true;
+    options.function_env = FunctionEnv();
+    Start(options);
+  }
+
+  void Start(const LocalAwsOptions& options) {
+    local_.reset();
     local_ = std::make_unique<LocalAws>(options);
     aws::AwsConfig config;
     config.region = testing::kLocalRegion;
@@ -609,6 +626,65 @@ TEST_F(PostgresSingleUser, WrongCaFailsAtSetSecretWithoutAPlaintextAttempt) {
   // The check above can fail: a plaintext login shows in the log.
   ASSERT_TRUE(PgConnection(server_, user, password, "disable").ok());
   EXPECT_TRUE(Contains(ServerLog(), "connection authorized: user=" + user + " "));
+}
+
+// Every package ships Amazon RDS's CA bundle as db-ca-bundle.pem beside
+// bootstrap, which the function trusts when DB_TLS_CA_FILE is unset. Here a
+// copy of the real bootstrap has the test CA in that position instead.
+TEST_F(PostgresSingleUser, VerifyFullTrustsTheCaBundleInTheDefaultPosition) {
+  const std::string dir = testing::MakeTempDir("default_ca");
+  StartFunctionFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, server_.ca));
+  const std::string user = UniqueName("e2e_default_ca");
+  const std::string password = HostilePassword();
+  const std::string arn = CreateRoleAndSecret(user, password);
+  Rotate(arn);
+  EXPECT_TRUE(LogsIn(server_, user, ValueAt(arn, kCurrent)["password"].get<std::string>()));
+  EXPECT_FALSE(LogsIn(server_, user, password));
+  ExpectFunctionLoginsUsed(user, /*tls=*/true);
+
+  // The package's bundle, and nothing else, is what was trusted.
+  StartFunctionFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, server_.other_ca));
+  const std::string other = UniqueName("e2e_default_other_ca");
+  const std::string other_arn = CreateRoleAndSecret(other, password);
+  const std::string err = FailedRotation(other_arn);
+  EXPECT_TRUE(Contains(err, "rotation step setSecret failed: DatabaseTlsError: ")) << err;
+  EXPECT_TRUE(Contains(err, "the package's CA bundle")) << err;
+  EXPECT_TRUE(LogsIn(server_, other, password));
+  std::filesystem::remove_all(dir);
+}
+
+// The names of RDS endpoints verify under verify-full: the function reaches
+// the server as an instance, a cluster writer, a cluster reader, a custom
+// cluster endpoint and an RDS Proxy endpoint (whose certificate has a
+// wildcard), each mapped to 127.0.0.1, with the CA in the default position;
+// a name the certificate does not hold is refused before any login.
+TEST_F(PostgresSingleUser, RdsEndpointNamesVerifyUnderVerifyFull) {
+  std::string why;
+  if (!testing::CanMapNamesToLoopback(&why)) GTEST_SKIP() << why;
+  const std::string dir = testing::MakeTempDir("rds_names");
+  std::vector<std::string> names(std::begin(testing::kRdsEndpointNames),
+                                 std::end(testing::kRdsEndpointNames));
+  names.emplace_back(testing::kUnlistedRdsName);
+  StartFunctionFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, server_.ca, names));
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    const std::string user = UniqueName("e2e_rds_name");
+    const std::string password = HostilePassword();
+    JsonValue host;
+    host["host"] = name;
+    const std::string arn = CreateRoleAndSecret(user, password, host);
+    if (name != testing::kUnlistedRdsName) {
+      Rotate(arn);
+      EXPECT_TRUE(LogsIn(server_, user, ValueAt(arn, kCurrent)["password"].get<std::string>()));
+    } else {
+      const std::string err = FailedRotation(arn);
+      EXPECT_TRUE(Contains(err, "rotation step setSecret failed: DatabaseTlsError: ")) << err;
+      EXPECT_TRUE(Contains(err, name)) << err;
+      EXPECT_FALSE(Contains(ServerLog(), "user=" + user + " ")) << "a login was attempted";
+      EXPECT_TRUE(LogsIn(server_, user, password));
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // DB_TLS_MODE is the operator's floor: a secret's "ssl": false does not turn

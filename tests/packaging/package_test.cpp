@@ -64,6 +64,48 @@ class PackageTest : public testing::MariaDbTest {
   std::string task_;
 };
 
+// Without --db-ca-bundle (sam build's Makefile target, the CMake package
+// target) the package ships Amazon RDS's global bundle and the Amazon roots
+// as db-ca-bundle.pem, which the function trusts when DB_TLS_CA_FILE is unset.
+TEST_F(PackageTest, ByDefaultThePackageShipsTheRdsCaBundle) {
+  const testing::ProcessResult packaged =
+      RunProcess({std::string(SOURCE_DIR) + "/packaging/package.sh", "--binary", BOOTSTRAP_PATH,
+                  "--output", dir_ + "/secret-rotator.zip"});
+  ASSERT_EQ(packaged.exit_code, 0) << packaged.out << packaged.err;
+  EXPECT_NE(packaged.out.find("database CA bundle: Amazon RDS global bundle + Amazon roots (120 "),
+            std::string::npos)
+      << packaged.out;
+  const testing::ProcessResult shipped =
+      RunProcess({"/usr/bin/unzip", "-p", dir_ + "/secret-rotator.zip", "db-ca-bundle.pem"});
+  ASSERT_EQ(shipped.exit_code, 0) << shipped.err;
+  const std::string rds =
+      testing::ReadFile(std::string(SOURCE_DIR) + "/packaging/rds-ca/global-bundle.pem");
+  ASSERT_FALSE(rds.empty());
+  EXPECT_EQ(shipped.out.substr(0, rds.size()), rds);
+  EXPECT_NE(shipped.out.find("MIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF"),
+            std::string::npos)
+      << "Amazon Root CA 1 (RDS Proxy)";
+
+  // A bundle that no longer matches its committed checksum stops packaging.
+  const std::string copy = dir_ + "/source";
+  ASSERT_EQ(RunProcess({"/bin/cp", "-a", std::string(SOURCE_DIR) + "/packaging",
+                        std::string(SOURCE_DIR) + "/scripts", std::string(SOURCE_DIR) + "/aws",
+                        dir_ + "/"})
+                .exit_code,
+            0);
+  fs::create_directories(copy);
+  for (const char* folder : {"packaging", "scripts", "aws"}) {
+    fs::rename(dir_ + "/" + folder, copy + "/" + folder);
+  }
+  std::ofstream(copy + "/packaging/rds-ca/global-bundle.pem", std::ios::app) << "\n";
+  const testing::ProcessResult refused =
+      RunProcess({copy + "/packaging/package.sh", "--binary", BOOTSTRAP_PATH, "--output",
+                  dir_ + "/refused.zip"});
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.err.find("does not match"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/refused.zip"));
+}
+
 TEST_F(PackageTest, TheUnpackedZipRotatesWithNothingButGlibcFromTheMachine) {
   BuildAndUnpack();
   ASSERT_TRUE(fs::is_regular_file(task_ + "/bootstrap"));

@@ -2,6 +2,10 @@
 # Creates a throwaway CA and a server certificate for 127.0.0.1/localhost in DIR:
 #   ca.pem ca.key server.pem server.key  (and other-ca.pem: an unrelated CA, for
 #   tests that need a CA that does not sign the server).
+# The server certificate also names the shapes of Amazon RDS endpoints, as RDS
+# issues them (instance, cluster, cluster reader, custom cluster endpoint, each
+# by its own name) and as RDS Proxy does (a wildcard), for the tests that reach
+# the servers under those names (tests/support/task_dir.h).
 # Idempotent and safe to run concurrently on the same DIR (the MariaDB and
 # PostgreSQL fixtures start at once under ctest -j): the first run holds a
 # lock while it makes the files in a private folder and moves them in; the
@@ -13,7 +17,9 @@ dir=$(cd "$dir" && pwd)
 cd "$dir"
 exec 9>"$dir/.make_tls.lock"
 flock -w 120 9 || { echo "make_tls.sh: $dir stayed locked for 120 s" >&2; exit 1; }
-[ -s server.pem ] && exit 0
+# A set made before the RDS names were added is made again.
+[ -s server.pem ] && openssl x509 -in server.pem -noout -ext subjectAltName 2>/dev/null |
+  grep -q 'cluster-ro-abc123xyz' && exit 0
 work=$(mktemp -d "$dir/.making.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -28,7 +34,15 @@ cat > server.ext <<'EXT'
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost
+subjectAltName=@names
+[names]
+IP.1=127.0.0.1
+DNS.1=localhost
+DNS.2=mydb.abc123xyz.eu-west-1.rds.amazonaws.com
+DNS.3=mydb.cluster-abc123xyz.eu-west-1.rds.amazonaws.com
+DNS.4=mydb.cluster-ro-abc123xyz.eu-west-1.rds.amazonaws.com
+DNS.5=reporting.cluster-custom-abc123xyz.eu-west-1.rds.amazonaws.com
+DNS.6=*.proxy-abc123xyz.eu-west-1.rds.amazonaws.com
 EXT
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
   -extfile server.ext -out server.pem 2>/dev/null

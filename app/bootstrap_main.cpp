@@ -12,6 +12,7 @@
 #include "app/config.h"
 #include "aws/ca_trust.h"
 #include "aws/config.h"
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/env.h"
 #include "base/log.h"
@@ -63,6 +64,8 @@ Environment:
                                                  --profile NAME --format env)"
   SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
                                          Secrets Manager endpoint override
+  RDS_ENDPOINT, AWS_ENDPOINT_URL_RDS     RDS endpoint override (RDS-managed master
+                                         secrets, replica and cluster endpoints)
   AWS_CA_BUNDLE                          PEM file of the CAs trusted for Secrets Manager,
                                          instead of Amazon's roots (*.amazonaws.com) or the
                                          system's (SSL_CERT_FILE) for other endpoints
@@ -145,6 +148,7 @@ std::string LocalRequestId() { return "local-" + RandomHex(16); }
 // Everything an invocation needs, built once per process.
 struct Function {
   std::unique_ptr<aws::SecretsManager> secrets;
+  std::unique_ptr<aws::Rds> rds;
   std::unique_ptr<handler::RotationHandler> handler;
   // When the AWS credentials stop working, if their source
   // says (credential_process); they are read once, at
@@ -172,12 +176,18 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   Result<std::unique_ptr<http::Client>> http =
       http::NewClient(aws::SecretsManagerHttpOptions(*aws_config));
   if (!http.ok()) return http.status();
+  // RDS has its own connection (another host, its own trusted CAs); it is
+  // used only for RDS-managed master secrets and replica or cluster endpoints.
+  Result<std::unique_ptr<http::Client>> rds_http =
+      http::NewClient(aws::RdsHttpOptions(*aws_config));
+  if (!rds_http.ok()) return rds_http.status();
   Function function;
   function.credentials_expiration = aws_config->credentials.expiration;
+  function.rds = aws::NewRdsClient(std::move(rds_http).value(), *aws_config);
   function.secrets =
       aws::NewSecretsManagerClient(std::move(http).value(), std::move(aws_config).value());
-  function.handler = std::make_unique<handler::RotationHandler>(*function.secrets, engines,
-                                                                std::move(rotation_config).value());
+  function.handler = std::make_unique<handler::RotationHandler>(
+      *function.secrets, engines, std::move(rotation_config).value(), function.rds.get());
   return function;
 }
 

@@ -9,10 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/deadline.h"
 #include "base/status.h"
 #include "handler/event.h"
+#include "handler/rds_endpoints.h"
+#include "handler/secret_document.h"
 #include "strategies/registry.h"
 
 namespace secret_rotator::handler {
@@ -39,9 +42,12 @@ struct RotationConfig {
 
 class RotationHandler {
  public:
-  // `secrets` and `engines` must outlive the handler.
+  // `secrets`, `engines` and `rds` must outlive the handler. `rds` answers
+  // for RDS-managed master secrets and for master secrets on another
+  // endpoint of the same database (see LoadAdmin); without it, those are
+  // refused.
   RotationHandler(aws::SecretsManager& secrets, const strategies::StrategyRegistry& engines,
-                  RotationConfig config);
+                  RotationConfig config, aws::Rds* rds = nullptr);
 
   // Runs one event. Returns a JSON summary (never a secret value) on success.
   // Writes one log line for the event, tagged with `request_id`.
@@ -67,14 +73,27 @@ class RotationHandler {
 
   // The masterarn secret's AWSCURRENT credentials for alternating users,
   // checked against `current` (of secret `arn`): not the secret itself, the
-  // same host and port, not the rotated user or its alternate.
+  // same database (CheckSameDatabase: the same host and port, or endpoints
+  // RDS says are one cluster, or a read replica of the master's instance),
+  // the same engine family, not the rotated user or its alternate. A master
+  // secret without "host" is RDS-managed: its engine, host and port come
+  // from RDS, for the instance or cluster its tag aws:rds:primaryDBInstanceArn
+  // or aws:rds:primaryDBClusterArn names.
   Result<strategies::DbCredentials> LoadAdmin(const StepContext& context,
                                               const strategies::DbCredentials& current,
                                               const std::string& master_arn);
 
+  // The endpoint of an RDS-managed master secret; what RDS said goes into `facts`.
+  Result<SecretDocument::Endpoint> RdsManagedEndpoint(const std::string& master_arn,
+                                                      Deadline deadline, RdsFacts& facts);
+  // Adds to `facts` what RDS says about `endpoint`'s host (the instance or
+  // cluster its first label names) and about the clusters around it.
+  Status CollectRdsFacts(const HostPort& endpoint, Deadline deadline, RdsFacts& facts);
+
   aws::SecretsManager& secrets_;
   const strategies::StrategyRegistry& engines_;
   RotationConfig config_;
+  aws::Rds* rds_;
 };
 
 }  // namespace secret_rotator::handler

@@ -81,7 +81,7 @@ namespace {
 
 // The first of `variables` that is set and not empty, else `fallback`, parsed.
 Result<Endpoint> EndpointFromEnvironment(std::initializer_list<const char*> variables,
-                                         std::string fallback) {
+                                         const std::string& fallback) {
   for (const char* name : variables) {
     if (auto configured = GetEnv(name); configured && !configured->empty()) {
       Result<Endpoint> endpoint = ParseEndpoint(*configured);

@@ -14,6 +14,7 @@
 #include "app/operator_cli.h"
 #include "aws/ca_trust.h"
 #include "aws/config.h"
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/env.h"
 #include "base/log.h"
@@ -68,6 +69,8 @@ Environment:
                                                  --profile NAME --format env)"
   SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
                                          Secrets Manager endpoint override
+  RDS_ENDPOINT, AWS_ENDPOINT_URL_RDS     RDS endpoint override (RDS-managed master
+                                         secrets, replica and cluster endpoints)
   AWS_CA_BUNDLE                          PEM file of the CAs trusted for Secrets Manager,
                                          instead of Amazon's roots (*.amazonaws.com) or the
                                          system's (SSL_CERT_FILE) for other endpoints

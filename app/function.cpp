@@ -28,12 +28,17 @@ Result<Function> Initialize(const strategies::StrategyRegistry& engines) {
   Result<std::unique_ptr<http::Client>> http =
       http::NewClient(aws::SecretsManagerHttpOptions(*aws_config));
   if (!http.ok()) return http.status();
+  // RDS has its own connection (another host, its own trusted CAs).
+  Result<std::unique_ptr<http::Client>> rds_http =
+      http::NewClient(aws::RdsHttpOptions(*aws_config));
+  if (!rds_http.ok()) return rds_http.status();
   Function function;
   function.credentials_expiration = aws_config->credentials.expiration;
+  function.rds = aws::NewRdsClient(std::move(rds_http).value(), *aws_config);
   function.secrets =
       aws::NewSecretsManagerClient(std::move(http).value(), std::move(aws_config).value());
-  function.handler = std::make_unique<handler::RotationHandler>(*function.secrets, engines,
-                                                                std::move(rotation_config).value());
+  function.handler = std::make_unique<handler::RotationHandler>(
+      *function.secrets, engines, std::move(rotation_config).value(), function.rds.get());
   return function;
 }
 

@@ -1,5 +1,6 @@
 // What the function and the operators' commands need, built once per process
-// from the environment: the Secrets Manager client and the rotation handler.
+// from the environment: the Secrets Manager and RDS clients and the rotation
+// handler.
 // Internal to app/.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/deadline.h"
 #include "base/status.h"
@@ -17,6 +19,8 @@ namespace secret_rotator::app {
 
 struct Function {
   std::unique_ptr<aws::SecretsManager> secrets;
+  // Used only for RDS-managed master secrets and replica or cluster endpoints.
+  std::unique_ptr<aws::Rds> rds;
   std::unique_ptr<handler::RotationHandler> handler;
   // When the AWS credentials stop working, if their source says
   // (credential_process); they are read once, at start-up.

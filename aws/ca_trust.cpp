@@ -24,15 +24,27 @@ bool IsAwsDomain(std::string_view host) {
   return true;
 }
 
-http::ClientOptions SecretsManagerHttpOptions(const AwsConfig& config) {
+namespace {
+
+http::ClientOptions HttpOptionsFor(const Endpoint& endpoint, const std::string& ca_bundle) {
   http::ClientOptions options;
   options.proxy_from_environment = true;
-  if (!config.ca_bundle.empty()) {
-    options.ca_file = config.ca_bundle;
-  } else if (config.endpoint.https && IsAwsDomain(config.endpoint.host)) {
+  if (!ca_bundle.empty()) {
+    options.ca_file = ca_bundle;
+  } else if (endpoint.https && IsAwsDomain(endpoint.host)) {
     options.ca_pem = std::string(AmazonRootCas());
   }
   return options;
+}
+
+}  // namespace
+
+http::ClientOptions SecretsManagerHttpOptions(const AwsConfig& config) {
+  return HttpOptionsFor(config.endpoint, config.ca_bundle);
+}
+
+http::ClientOptions RdsHttpOptions(const AwsConfig& config) {
+  return HttpOptionsFor(config.rds_endpoint, config.ca_bundle);
 }
 
 }  // namespace secret_rotator::aws

@@ -20,6 +20,8 @@ namespace secret_rotator::aws {
 //    system store (SystemCaBundle(): SSL_CERT_FILE or the usual locations).
 // The proxy environment variables are honoured.
 http::ClientOptions SecretsManagerHttpOptions(const AwsConfig& config);
+// The same for RDS at config.rds_endpoint.
+http::ClientOptions RdsHttpOptions(const AwsConfig& config);
 
 // Returns true iff `host` (a host name, optionally with ":port") is in AWS's
 // own domain, amazonaws.com, whose endpoints chain to AmazonRootCas().

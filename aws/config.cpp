@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <initializer_list>
 #include <utility>
 
 #include "aws/shared_config.h"
@@ -71,6 +72,28 @@ std::string DefaultSecretsManagerEndpoint(const std::string& region) {
   return "https://secretsmanager." + region + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
 }
 
+std::string DefaultRdsEndpoint(const std::string& region) {
+  const bool china = region.starts_with("cn-");
+  return "https://rds." + region + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
+}
+
+namespace {
+
+// The first of `variables` that is set and not empty, else `fallback`, parsed.
+Result<Endpoint> EndpointFromEnvironment(std::initializer_list<const char*> variables,
+                                         const std::string& fallback) {
+  for (const char* name : variables) {
+    if (auto configured = GetEnv(name); configured && !configured->empty()) {
+      Result<Endpoint> endpoint = ParseEndpoint(*configured);
+      if (!endpoint.ok()) return endpoint.status().WithContext(name);
+      return endpoint;
+    }
+  }
+  return ParseEndpoint(fallback);
+}
+
+}  // namespace
+
 Result<AwsConfig> AwsConfigFromEnvironment() {
   AwsConfig config;
   for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
@@ -93,17 +116,16 @@ Result<AwsConfig> AwsConfigFromEnvironment() {
         "profile's section of the AWS config file (AWS_CONFIG_FILE, else ~/.aws/config)");
   }
 
-  std::string url = DefaultSecretsManagerEndpoint(config.region);
-  for (const char* name :
-       {"SECRETS_MANAGER_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"}) {
-    if (auto configured = GetEnv(name); configured && !configured->empty()) {
-      url = *configured;
-      break;
-    }
-  }
-  Result<Endpoint> endpoint = ParseEndpoint(url);
+  Result<Endpoint> endpoint = EndpointFromEnvironment(
+      {"SECRETS_MANAGER_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"},
+      DefaultSecretsManagerEndpoint(config.region));
   if (!endpoint.ok()) return endpoint.status();
   config.endpoint = std::move(endpoint).value();
+  Result<Endpoint> rds =
+      EndpointFromEnvironment({"RDS_ENDPOINT", "AWS_ENDPOINT_URL_RDS", "AWS_ENDPOINT_URL"},
+                              DefaultRdsEndpoint(config.region));
+  if (!rds.ok()) return rds.status();
+  config.rds_endpoint = std::move(rds).value();
 
   if (auto bundle = GetEnv("AWS_CA_BUNDLE"); bundle && !bundle->empty()) {
     std::error_code error;

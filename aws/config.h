@@ -21,7 +21,8 @@ Result<Endpoint> ParseEndpoint(const std::string& url);
 
 struct AwsConfig {
   std::string region;
-  Endpoint endpoint;
+  Endpoint endpoint;      // Secrets Manager's
+  Endpoint rds_endpoint;  // RDS's (RDS-managed master secrets, replicas)
   Credentials credentials;
   // AWS_CA_BUNDLE: a PEM file of the CAs to trust instead of the usual ones
   // (see aws/ca_trust.h); empty when unset.
@@ -34,12 +35,15 @@ struct AwsConfig {
 // from SECRETS_MANAGER_ENDPOINT (the name AWS's rotation functions use), else
 // AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
 // https://secretsmanager.<region>.amazonaws.com (.amazonaws.com.cn in the
-// China regions). Credentials as LoadCredentials(). AWS_CA_BUNDLE, when set,
-// must name a readable file. A ConfigurationError says which setting is
-// missing or wrong.
+// China regions). RDS endpoint from RDS_ENDPOINT, else AWS_ENDPOINT_URL_RDS,
+// else AWS_ENDPOINT_URL, else https://rds.<region>.amazonaws.com(.cn). Credentials as
+// LoadCredentials(). AWS_CA_BUNDLE, when set, must name a readable file. A ConfigurationError says
+// which setting is missing or wrong.
 Result<AwsConfig> AwsConfigFromEnvironment();
 
 // The public Secrets Manager endpoint of `region`.
 std::string DefaultSecretsManagerEndpoint(const std::string& region);
+// The public RDS endpoint of `region`.
+std::string DefaultRdsEndpoint(const std::string& region);
 
 }  // namespace secret_rotator::aws

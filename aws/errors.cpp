@@ -12,7 +12,7 @@ struct KnownError {
   StatusCode code;
 };
 
-constexpr std::array<KnownError, 24> kKnownErrors = {{
+constexpr std::array<KnownError, 35> kKnownErrors = {{
     {kResourceNotFound, StatusCode::kNotFound},
     {kResourceExists, StatusCode::kAlreadyExists},
     {kInvalidParameter, StatusCode::kInvalidArgument},
@@ -37,6 +37,18 @@ constexpr std::array<KnownError, 24> kKnownErrors = {{
     {"InternalServiceError", StatusCode::kUnavailable},
     {"InternalFailure", StatusCode::kUnavailable},
     {"ServiceUnavailable", StatusCode::kUnavailable},
+    // The Query protocol's (RDS) names.
+    {"Throttling", StatusCode::kUnavailable},
+    {"RequestThrottled", StatusCode::kUnavailable},
+    {"AccessDenied", StatusCode::kPermissionDenied},
+    {"InvalidClientTokenId", StatusCode::kPermissionDenied},
+    {"SignatureDoesNotMatch", StatusCode::kPermissionDenied},
+    {"ExpiredToken", StatusCode::kPermissionDenied},
+    {"AuthFailure", StatusCode::kPermissionDenied},
+    {"DBInstanceNotFound", StatusCode::kNotFound},
+    {"DBClusterNotFoundFault", StatusCode::kNotFound},
+    {"InvalidParameterValue", StatusCode::kInvalidArgument},
+    {"InvalidParameterCombination", StatusCode::kInvalidArgument},
 }};
 
 // "com.amazonaws.secretsmanager#ResourceNotFoundException" and
@@ -70,11 +82,14 @@ Status StatusFromErrorResponse(long http_status, const std::string* error_type_h
   if (type.empty()) type = http_status >= 500 ? "InternalServiceError" : "UnknownError";
   if (message.empty()) message = "HTTP " + std::to_string(http_status);
 
-  StatusCode code = http_status >= 500 ? StatusCode::kUnavailable : StatusCode::kInvalidArgument;
+  return Status(CodeForErrorType(type, http_status), type, type + ": " + message);
+}
+
+StatusCode CodeForErrorType(std::string_view type, long http_status) {
   for (const KnownError& known : kKnownErrors) {
-    if (known.type == type) code = known.code;
+    if (known.type == type) return known.code;
   }
-  return Status(code, type, type + ": " + message);
+  return http_status >= 500 ? StatusCode::kUnavailable : StatusCode::kInvalidArgument;
 }
 
 bool IsRetryable(const Status& status) {

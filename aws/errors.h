@@ -20,6 +20,11 @@ inline constexpr std::string_view kInvalidRequest = "InvalidRequestException";
 Status StatusFromErrorResponse(long http_status, const std::string* error_type_header,
                                std::string_view body);
 
+// The StatusCode of an AWS error named `type` (a bare name such as
+// "ThrottlingException" or RDS's "Throttling"): that of a known type, else
+// kUnavailable for an HTTP status of 500 or more, else kInvalidArgument.
+StatusCode CodeForErrorType(std::string_view type, long http_status);
+
 // Returns true iff retrying the same request may succeed: throttling, a 5xx
 // answer, a dropped or refused connection, an attempt that timed out (a
 // stalled response).

@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aws/config.h"
@@ -38,11 +40,16 @@ struct SecretDescription {
   std::optional<double> last_changed_date;
   // Version id -> its staging labels.
   std::map<std::string, std::vector<std::string>> version_stages;
+  // The secret's tags (Key, Value), in the answer's order.
+  std::vector<std::pair<std::string, std::string>> tags;
 
   // Returns true iff version `version_id` carries label `stage`.
   bool HasStage(const std::string& version_id, const std::string& stage) const;
   // The version that carries label `stage`, if any.
   std::optional<std::string> VersionWithStage(const std::string& stage) const;
+  // The value of the tag whose key is `key`, compared without regard to
+  // case (as AWS's functions read aws:rds:* tags), if any.
+  std::optional<std::string> Tag(std::string_view key) const;
 };
 
 struct GetSecretValueRequest {

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <string>
 #include <thread>
@@ -5,11 +7,9 @@
 
 #include "aws/errors.h"
 #include "aws/secrets_manager.h"
-#include "aws/sigv4.h"
+#include "aws/signed_call.h"
 #include "base/json.h"
 #include "base/json_text.h"
-#include "base/log.h"
-#include "base/random.h"
 
 namespace secret_rotator::aws {
 namespace {
@@ -118,7 +118,8 @@ std::optional<double> EpochSeconds(const JsonValue& object, const char* field) {
 class SecretsManagerClient final : public SecretsManager {
  public:
   SecretsManagerClient(std::unique_ptr<http::Client> http, AwsConfig config, RetryPolicy retry)
-      : http_(std::move(http)), config_(std::move(config)), retry_(retry), rng_(RandomUint64()) {}
+      : caller_(std::move(http), {kService, config.region, config.endpoint},
+                std::move(config.credentials), retry) {}
 
   Result<SecretDescription> DescribeSecret(const std::string& secret_id,
                                            Deadline deadline) override {
@@ -147,6 +148,13 @@ class SecretsManagerClient final : public SecretsManager {
     if (versions != nullptr && versions->is_object()) {
       for (const auto& [version_id, stages] : versions->items()) {
         description.version_stages[version_id] = StringArray(*versions, version_id.c_str());
+      }
+    }
+    if (const JsonValue* tags = JsonMember(body, "Tags"); tags != nullptr && tags->is_array()) {
+      for (const JsonValue& tag : *tags) {
+        const std::string* key = JsonStringMember(tag, "Key");
+        const std::string* value = JsonStringMember(tag, "Value");
+        if (key != nullptr) description.tags.emplace_back(*key, value ? *value : std::string());
       }
     }
     return description;
@@ -236,79 +244,33 @@ class SecretsManagerClient final : public SecretsManager {
  private:
   // One operation, retried per the policy. Returns the parsed response body.
   Result<JsonValue> Call(std::string_view operation, std::string body, Deadline deadline) {
-    http::Request request;
-    request.method = "POST";
-    request.url = config_.endpoint.url + (config_.endpoint.base_path == "/" ? "/" : "");
-    request.body = std::move(body);
-    const std::vector<http::Header> base_headers = {
-        {"Host", config_.endpoint.host},
+    const std::vector<http::Header> headers = {
         {"Content-Type", "application/x-amz-json-1.1"},
         {"X-Amz-Target", kTargetPrefix + std::string(operation)},
     };
-
-    Status last_error;
-    int attempts = 0;
-    while (attempts < retry_.max_attempts) {
-      if (deadline.Expired()) break;
-      ++attempts;
-      request.timeout = AttemptTimeout(retry_, attempts, deadline.Remaining());
-      request.connect_timeout = std::min(retry_.connect_timeout, request.timeout);
-      request.headers = base_headers;
-      // Sign each attempt anew: the signature covers the time.
-      const SignedRequest signature = SignRequest(
-          {request.method, config_.endpoint.base_path, "", base_headers, request.body},
-          config_.credentials,
-          {config_.region, kService, std::chrono::system_clock::now(), true, false, false});
-      request.headers.insert(request.headers.end(), signature.added_headers.begin(),
-                             signature.added_headers.end());
-
-      Result<JsonValue> result = SendOnce(operation, request);
-      if (result.ok()) return result;
-      last_error = result.status();
-      if (!IsRetryable(last_error) || attempts == retry_.max_attempts) break;
-      const std::chrono::milliseconds pause = BackoffDelay(retry_, attempts, rng_);
-      if (deadline.Remaining() <= pause) {
-        deadline = Deadline::After(std::chrono::milliseconds(0));  // no time for another try
-        break;
-      }
-      Log(last_error.Is("Timeout") ? LogLevel::kWarn : LogLevel::kDebug, {},
-          std::string(operation) + " failed, retrying in " + std::to_string(pause.count()) +
-              " ms: " + last_error.message());
-      std::this_thread::sleep_for(pause);
-    }
-    if (deadline.Expired() && (last_error.ok() || IsRetryable(last_error))) {
-      // The invocation's time (less the runtime's reserve) ran out: say so,
-      // and which call it was, so that the log and the error name it.
-      return Status(StatusCode::kDeadlineExceeded, "Timeout",
-                    std::string(operation) + ": the invocation's time ran out" +
-                        (last_error.ok() ? " before the call"
-                                         : " after " + std::to_string(attempts) +
-                                               (attempts == 1 ? " attempt" : " attempts") +
-                                               "; the last: " + last_error.message()));
-    }
-    return last_error.WithContext(operation);
-  }
-
-  Result<JsonValue> SendOnce(std::string_view operation, const http::Request& request) {
-    Result<http::Response> response = http_->Send(request);
-    if (!response.ok()) return response.status();
-    if (response->status != 200) {
-      return StatusFromErrorResponse(response->status, response->FindHeader("x-amzn-ErrorType"),
-                                     response->body);
-    }
-    Result<JsonValue> parsed =
-        ParseJson(response->body, std::string(operation) + "'s response", "InvalidResponse");
-    if (!parsed.ok()) {
-      return Status(StatusCode::kUnavailable, "InvalidResponse", parsed.status().message());
-    }
-    if (!parsed->is_object()) return Malformed(operation, "JSON object");
+    JsonValue parsed;
+    const Status status = caller_.Call(
+        operation, headers, std::move(body),
+        [&](http::Response& response) -> Status {
+          if (response.status != 200) {
+            return StatusFromErrorResponse(response.status, response.FindHeader("x-amzn-ErrorType"),
+                                           response.body);
+          }
+          Result<JsonValue> json =
+              ParseJson(response.body, std::string(operation) + "'s response", "InvalidResponse");
+          if (!json.ok()) {
+            return Status(StatusCode::kUnavailable, "InvalidResponse", json.status().message());
+          }
+          if (!json->is_object()) return Malformed(operation, "JSON object");
+          parsed = std::move(json).value();
+          return Status::Ok();
+        },
+        deadline);
+    if (!status.ok()) return status;
     return parsed;
   }
 
-  std::unique_ptr<http::Client> http_;
-  AwsConfig config_;
-  RetryPolicy retry_;
-  std::mt19937_64 rng_;
+  SignedCaller caller_;
 };
 
 }  // namespace
@@ -326,6 +288,19 @@ std::optional<std::string> SecretDescription::VersionWithStage(const std::string
   for (const auto& [version_id, stages] : version_stages) {
     for (const std::string& label : stages) {
       if (label == stage) return version_id;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> SecretDescription::Tag(std::string_view key) const {
+  for (const auto& [tag_key, value] : tags) {
+    if (tag_key.size() == key.size() &&
+        std::equal(tag_key.begin(), tag_key.end(), key.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return value;
     }
   }
   return std::nullopt;

@@ -253,4 +253,6 @@ SignedRequest SignRequest(const RequestToSign& request, const Credentials& crede
   return result;
 }
 
+std::string PercentEncode(std::string_view text) { return UriEncode(text, /*keep_slash=*/false); }
+
 }  // namespace secret_rotator::aws

@@ -47,6 +47,10 @@ struct SignedRequest {
 SignedRequest SignRequest(const RequestToSign& request, const Credentials& credentials,
                           const SigningOptions& options);
 
+// RFC 3986 percent-encoding of every byte but the unreserved characters
+// (A-Z a-z 0-9 - _ . ~), uppercase hex: a form or query value as SigV4 signs it.
+std::string PercentEncode(std::string_view text);
+
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 

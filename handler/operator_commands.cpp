@@ -258,8 +258,8 @@ Result<CheckReport> OperatorCommands::Check(const std::string& secret_id, Deadli
     report.items.push_back(Failed("admin secret", master.status()));
     return report;
   }
-  Result<DbCredentials> admin =
-      LoadAdmin(secrets_, engines_, *description, secret_id, credentials, *master, deadline);
+  Result<DbCredentials> admin = LoadAdmin(secrets_, engines_, handler_.rds(), *description,
+                                          secret_id, credentials, *master, deadline);
   if (!admin.ok()) {
     report.items.push_back(Failed("admin secret", admin.status()));
     return report;

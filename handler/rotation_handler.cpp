@@ -63,8 +63,9 @@ std::string LeftoverPendingHint(const std::string& arn, const std::string& token
 }  // namespace
 
 RotationHandler::RotationHandler(aws::SecretsManager& secrets,
-                                 const strategies::StrategyRegistry& engines, RotationConfig config)
-    : secrets_(secrets), engines_(engines), config_(std::move(config)) {}
+                                 const strategies::StrategyRegistry& engines, RotationConfig config,
+                                 aws::Rds* rds)
+    : secrets_(secrets), engines_(engines), config_(std::move(config)), rds_(rds) {}
 
 Result<std::string> RotationHandler::HandlePayload(std::string_view payload, Deadline deadline,
                                                    const std::string& request_id) {
@@ -310,7 +311,7 @@ Result<std::string> RotationHandler::SetSecret(const StepContext& context) {
 Result<DbCredentials> RotationHandler::LoadAdmin(const StepContext& context,
                                                  const DbCredentials& current,
                                                  const std::string& master_arn) {
-  return handler::LoadAdmin(secrets_, engines_, context.description, context.event.secret_id,
+  return handler::LoadAdmin(secrets_, engines_, rds_, context.description, context.event.secret_id,
                             current, master_arn, context.deadline);
 }
 

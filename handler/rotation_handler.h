@@ -9,10 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/deadline.h"
 #include "base/status.h"
 #include "handler/event.h"
+#include "handler/rds_endpoints.h"
+#include "handler/secret_document.h"
 #include "strategies/registry.h"
 
 namespace secret_rotator::handler {
@@ -57,9 +60,15 @@ struct StepOptions {
 
 class RotationHandler {
  public:
-  // `secrets` and `engines` must outlive the handler.
+  // `secrets`, `engines` and `rds` must outlive the handler. `rds` answers
+  // for RDS-managed master secrets and for master secrets on another
+  // endpoint of the same database (see LoadAdmin); without it, those are
+  // refused.
   RotationHandler(aws::SecretsManager& secrets, const strategies::StrategyRegistry& engines,
-                  RotationConfig config);
+                  RotationConfig config, aws::Rds* rds = nullptr);
+
+  // The RDS client the handler was given, or null.
+  aws::Rds* rds() const { return rds_; }
 
   // Runs one event. Returns a JSON summary (never a secret value) on success.
   // Writes one log line and one metric record (step_metrics.h) for the
@@ -99,6 +108,7 @@ class RotationHandler {
   aws::SecretsManager& secrets_;
   const strategies::StrategyRegistry& engines_;
   RotationConfig config_;
+  aws::Rds* rds_;
 };
 
 }  // namespace secret_rotator::handler

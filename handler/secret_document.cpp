@@ -38,14 +38,31 @@ Result<std::optional<std::string>> SecretDocument::OptionalString(const char* na
   return std::optional<std::string>(value->get<std::string>());
 }
 
+bool SecretDocument::Has(const char* name) const { return JsonMember(root_, name) != nullptr; }
+
 Result<strategies::DbCredentials> SecretDocument::Credentials(
     const strategies::StrategyRegistry& engines) const {
+  return ReadCredentials(engines, nullptr);
+}
+
+Result<strategies::DbCredentials> SecretDocument::CredentialsAt(
+    const strategies::StrategyRegistry& engines, const Endpoint& endpoint) const {
+  return ReadCredentials(engines, &endpoint);
+}
+
+Result<strategies::DbCredentials> SecretDocument::ReadCredentials(
+    const strategies::StrategyRegistry& engines, const Endpoint* endpoint) const {
   strategies::DbCredentials credentials;
+  if (endpoint != nullptr) {
+    credentials.engine = endpoint->engine;
+    credentials.host = endpoint->host;
+  }
 
   // Required non-empty strings.
   for (auto [name, target] :
        {std::pair{"engine", &credentials.engine}, std::pair{"host", &credentials.host},
         std::pair{"username", &credentials.username}}) {
+    if (!target->empty()) continue;  // from `endpoint`
     Result<std::optional<std::string>> value = OptionalString(name);
     if (!value.ok()) return value.status();
     if (!value->has_value() || (*value)->empty()) {
@@ -67,8 +84,8 @@ Result<strategies::DbCredentials> SecretDocument::Credentials(
   }
   credentials.password = Secret(password->get_ref<const std::string&>());
 
-  credentials.port = engine->default_port;
-  if (const JsonValue* port = JsonMember(root_, "port")) {
+  credentials.port = endpoint != nullptr ? endpoint->port : engine->default_port;
+  if (const JsonValue* port = endpoint != nullptr ? nullptr : JsonMember(root_, "port")) {
     long long number = -1;
     if (port->is_number_integer() && port->get<long long>() <= 65535) {
       number = port->get<long long>();

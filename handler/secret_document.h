@@ -40,6 +40,22 @@ class SecretDocument {
   // string, 1-65535), dbname (string), ssl (boolean or "true"/"false").
   Result<strategies::DbCredentials> Credentials(const strategies::StrategyRegistry& engines) const;
 
+  // Where a secret without a host connects, as RDS says (an RDS-managed
+  // master secret holds only a username and a password).
+  struct Endpoint {
+    std::string engine;
+    std::string host;
+    int port = 0;
+  };
+  // The credentials with engine, host and port from `endpoint` and the rest
+  // (username, password, dbname, ssl) as Credentials() reads them. REQUIRES:
+  // the document has no "host" field.
+  Result<strategies::DbCredentials> CredentialsAt(const strategies::StrategyRegistry& engines,
+                                                  const Endpoint& endpoint) const;
+
+  // Returns true iff the document has a member named `name`.
+  bool Has(const char* name) const;
+
   // The text of a new version of this secret: this document's own text with
   // the password replaced, and the username too when given. Every other byte
   // is kept as it was (see ReplaceJsonStrings): other fields keep their
@@ -59,6 +75,8 @@ class SecretDocument {
       : text_(std::move(text)), root_(std::move(root)), what_(std::move(what)) {}
 
   Status Invalid(const std::string& message) const;
+  Result<strategies::DbCredentials> ReadCredentials(const strategies::StrategyRegistry& engines,
+                                                    const Endpoint* endpoint) const;
 
   // The text the document was read from, kept to write new versions from.
   Secret text_;

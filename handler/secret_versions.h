@@ -6,9 +6,11 @@
 
 #include <string>
 
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 #include "base/deadline.h"
 #include "base/status.h"
+#include "handler/rds_endpoints.h"
 #include "handler/secret_document.h"
 #include "strategies/registry.h"
 
@@ -37,11 +39,17 @@ Result<std::string> MasterArn(const SecretDocument& current);
 
 // The masterarn secret's AWSCURRENT credentials for alternating users,
 // checked against `current` (of the secret `secret`, which the caller named
-// `secret_id`): not the secret itself, the same host and port, not the
-// rotated user or its alternate (CheckAdminIsNotRotated).
+// `secret_id`): not the secret itself, the same database (CheckSameDatabase:
+// the same host and port, or endpoints RDS says are one cluster, or a read
+// replica of the master's instance), the same engine family, not the
+// rotated user or its alternate (CheckAdminIsNotRotated). A master secret
+// without "host" is RDS-managed: its engine, host and port come from RDS,
+// for the instance or cluster its tag aws:rds:primaryDBInstanceArn or
+// aws:rds:primaryDBClusterArn names. Without `rds` (null), those two cases
+// are refused.
 Result<strategies::DbCredentials> LoadAdmin(aws::SecretsManager& secrets,
                                             const strategies::StrategyRegistry& engines,
-                                            const aws::SecretDescription& secret,
+                                            aws::Rds* rds, const aws::SecretDescription& secret,
                                             const std::string& secret_id,
                                             const strategies::DbCredentials& current,
                                             const std::string& master_arn, Deadline deadline);

@@ -32,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import xml.sax.saxutils
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -753,6 +754,7 @@ class SecretsManagerServer(ThreadingHTTPServer):
         self.credentials = credentials
         self.store = SecretStore(lock, region, account, lambda_endpoint)
         self.controls = TestControls(lock)
+        self.rds = RdsStore(lock, region, account)
         self.values = ValueJournal(os.environ.get(OUTPUT_DIR_VARIABLE))
         store = self.store
         self.operations: dict[str, Callable[[Params], Params]] = {
@@ -827,6 +829,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if self.path.startswith("/_test/"):
             self._handle_control(body)
+        elif (not self.headers.get("X-Amz-Target") and
+              self.headers.get("Content-Type", "").startswith(FORM_TYPE)):
+            self._handle_rds(body)  # the Query protocol: RDS
         else:
             self._handle_aws(body)
 
@@ -850,6 +855,12 @@ class Handler(BaseHTTPRequestHandler):
                 return
         elif self.path == "/_test/kill/clear":
             controls.clear_kill()
+        elif self.path == "/_test/rds":
+            try:
+                self.server.rds.configure(json.loads(body or b"null"))
+            except ValueError as exc:
+                self._send(400, {"message": str(exc)})
+                return
         else:
             self._send(404, {"message": f"no such resource: {self.path}"})
             return
@@ -884,6 +895,52 @@ class Handler(BaseHTTPRequestHandler):
         self.server.controls.record(entry)
         if reply is not None:
             self._send_aws(status, reply, error_type)
+        LOG.info("%s", " ".join(f"{key}={value}" for key, value in entry.items()))
+
+    def _handle_rds(self, body: bytes) -> None:
+        """RDS's Query protocol: a signed form POST (service "rds"), answered in XML."""
+        try:
+            params = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                                 strict_parsing=bool(body)))
+        except (UnicodeDecodeError, ValueError):
+            params = {}
+        action = params.get("Action", "")
+        status, error_type = 200, None
+        try:
+            headers = [(name, wire_text(value)) for name, value in self.headers.items()]
+            try:
+                sigv4_verify.verify_request(self.command, wire_text(self.path), headers, body,
+                                            self.server.credentials, self.server.region, "rds")
+            except sigv4_verify.SigV4Error as exc:
+                raise ServiceError(exc.error_type, exc.message, 403) from None
+            if params.get("Version") != RDS_VERSION:
+                raise ServiceError("InvalidParameterValue", "Version must be " + RDS_VERSION)
+            fault = self.server.controls.take_fault(action)
+            if fault is not None:
+                raise ServiceError(str(fault.get("type", "InternalFailure")),
+                                   str(fault.get("message", "injected fault")),
+                                   int(fault.get("status", 500)))
+            operations = {"DescribeDBInstances": self.server.rds.describe_db_instances,
+                          "DescribeDBClusters": self.server.rds.describe_db_clusters}
+            if action not in operations:
+                raise ServiceError("InvalidAction", f"Could not find operation {action!r}.")
+            reply = operations[action](params)
+        except ServiceError as exc:
+            status, error_type = exc.status, exc.error_type
+            reply = rds_error_xml(exc.error_type, exc.message)
+        entry = {"operation": action, "service": "rds", "status": status,
+                 "identifier": params.get("DBInstanceIdentifier",
+                                          params.get("DBClusterIdentifier"))}
+        if error_type:
+            entry["errorType"] = error_type
+        self.server.controls.record(entry)
+        data = reply.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
         LOG.info("%s", " ".join(f"{key}={value}" for key, value in entry.items()))
 
     def _execute(self, operation: str, params: Any, body: bytes) -> Params:
@@ -941,6 +998,130 @@ class Handler(BaseHTTPRequestHandler):
         if operation == "GetRandomPassword":
             self.server.values.record_generated(response.get("RandomPassword"))
         return response
+
+
+# --------------------------------------------------------------------------- RDS (Query protocol)
+
+RDS_VERSION = "2014-10-31"
+RDS_NAMESPACE = "http://rds.amazonaws.com/doc/2014-10-31/"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class RdsStore:
+    """The RDS instances and clusters a test configured (POST /_test/rds), answered as
+    DescribeDBInstances / DescribeDBClusters do: by identifier or ARN, or all of them."""
+
+    INSTANCE_FIELDS = {"identifier": str, "arn": str, "engine": str, "address": str, "port": int,
+                       "cluster": str, "replica_source": str}
+    CLUSTER_FIELDS = {"identifier": str, "arn": str, "engine": str, "endpoint": str,
+                      "reader_endpoint": str, "custom_endpoints": list, "port": int,
+                      "members": list}
+
+    def __init__(self, lock: threading.Lock, region: str, account: str):
+        self.lock = lock
+        self.region = region
+        self.account = account
+        self.instances: list[Params] = []
+        self.clusters: list[Params] = []
+
+    def _checked(self, items: Any, fields: dict[str, type], kind: str) -> list[Params]:
+        if not isinstance(items, list):
+            raise ValueError(f"{kind} must be a list")
+        result = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("identifier"), str):
+                raise ValueError(f"each of {kind} needs an identifier")
+            for key, value in item.items():
+                if key not in fields or not isinstance(value, fields[key]):
+                    raise ValueError(f"{kind}: bad field {key!r}")
+            arn_kind = "db" if kind == "instances" else "cluster"
+            item = dict(item)
+            item.setdefault("arn", f"arn:aws:rds:{self.region}:{self.account}:{arn_kind}:"
+                                   f"{item['identifier']}")
+            result.append(item)
+        return result
+
+    def configure(self, spec: Any) -> None:
+        """Replace every instance and cluster with `spec`'s {"instances": [...], "clusters": [...]}."""
+        if not isinstance(spec, dict):
+            raise ValueError("the RDS configuration must be an object")
+        instances = self._checked(spec.get("instances", []), self.INSTANCE_FIELDS, "instances")
+        clusters = self._checked(spec.get("clusters", []), self.CLUSTER_FIELDS, "clusters")
+        with self.lock:
+            self.instances, self.clusters = instances, clusters
+
+    @staticmethod
+    def _select(items: list[Params], wanted: str | None) -> list[Params]:
+        if wanted is None:
+            return list(items)
+        return [i for i in items if wanted in (i["identifier"], i["arn"])]
+
+    def describe_db_instances(self, params: dict[str, str]) -> str:
+        wanted = params.get("DBInstanceIdentifier")
+        with self.lock:
+            found = self._select(self.instances, wanted)
+        if wanted is not None and not found:
+            raise ServiceError("DBInstanceNotFound", f"DBInstance {wanted} not found.", 404)
+        items = "".join(rds_instance_xml(i) for i in found)
+        return rds_result_xml("DescribeDBInstances", f"<DBInstances>{items}</DBInstances>")
+
+    def describe_db_clusters(self, params: dict[str, str]) -> str:
+        wanted = params.get("DBClusterIdentifier")
+        with self.lock:
+            found = self._select(self.clusters, wanted)
+        if wanted is not None and not found:
+            raise ServiceError("DBClusterNotFoundFault", f"DBCluster {wanted} not found.", 404)
+        items = "".join(rds_cluster_xml(c) for c in found)
+        return rds_result_xml("DescribeDBClusters", f"<DBClusters>{items}</DBClusters>")
+
+
+def rds_element(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return f"<{name}>{xml.sax.saxutils.escape(str(value))}</{name}>"
+
+
+def rds_instance_xml(instance: Params) -> str:
+    endpoint = ""
+    if instance.get("address"):
+        endpoint = ("<Endpoint>" + rds_element("Address", instance["address"]) +
+                    rds_element("Port", instance.get("port")) +
+                    "<HostedZoneId>Z2R2ITUGPM61AM</HostedZoneId></Endpoint>")
+    return ("<DBInstance>" + rds_element("DBInstanceIdentifier", instance["identifier"]) +
+            rds_element("DBInstanceArn", instance["arn"]) +
+            rds_element("Engine", instance.get("engine")) +
+            "<DBInstanceStatus>available</DBInstanceStatus>" + endpoint +
+            rds_element("DBClusterIdentifier", instance.get("cluster")) +
+            rds_element("ReadReplicaSourceDBInstanceIdentifier", instance.get("replica_source")) +
+            "</DBInstance>")
+
+
+def rds_cluster_xml(cluster: Params) -> str:
+    customs = "".join(rds_element("member", e) for e in cluster.get("custom_endpoints", []))
+    members = "".join("<DBClusterMember>" + rds_element("DBInstanceIdentifier", m) +
+                      f"<IsClusterWriter>{'true' if n == 0 else 'false'}</IsClusterWriter>"
+                      "</DBClusterMember>" for n, m in enumerate(cluster.get("members", [])))
+    return ("<DBCluster>" + rds_element("DBClusterIdentifier", cluster["identifier"]) +
+            rds_element("DBClusterArn", cluster["arn"]) +
+            rds_element("Engine", cluster.get("engine")) +
+            "<Status>available</Status>" +
+            rds_element("Endpoint", cluster.get("endpoint")) +
+            rds_element("ReaderEndpoint", cluster.get("reader_endpoint")) +
+            f"<CustomEndpoints>{customs}</CustomEndpoints>" +
+            rds_element("Port", cluster.get("port")) +
+            f"<DBClusterMembers>{members}</DBClusterMembers></DBCluster>")
+
+
+def rds_result_xml(action: str, inner: str) -> str:
+    return (f'<{action}Response xmlns="{RDS_NAMESPACE}"><{action}Result>{inner}</{action}Result>'
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</{action}Response>")
+
+
+def rds_error_xml(error_type: str, message: str) -> str:
+    return (f'<ErrorResponse xmlns="{RDS_NAMESPACE}"><Error><Type>Sender</Type>'
+            f"{rds_element('Code', error_type)}{rds_element('Message', message)}</Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
 
 
 # --------------------------------------------------------------------------- main

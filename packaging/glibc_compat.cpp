@@ -2,9 +2,12 @@
 // built on Debian 12 (glibc 2.36) with libstdc++ and libgcc linked in.
 //
 // GCC 12's static runtime, built against glibc 2.36, calls two functions
-// glibc added after 2.34:
+// glibc added after 2.34, and Debian's static expat a third:
 //  - arc4random (2.36), from std::random_device, which libstdc++.a pulls in
 //    with its string instantiations; this program never calls it (base/random.h).
+//  - arc4random_buf (2.36), from expat (libexpat.a, aws/xml.cpp), which salts
+//    its hash tables with it against hash flooding; here it is filled from
+//    getrandom(), the kernel's generator that glibc's own arc4random_buf uses.
 //  - _dl_find_object (2.35), from libgcc's unwinder, to find the exception
 //    tables of the code that threw.
 // Defining both here, hidden, makes the static link bind to these instead of
@@ -82,6 +85,15 @@ __attribute__((visibility("hidden"))) std::uint32_t arc4random() noexcept {
     if (got > 0) filled += static_cast<std::size_t>(got);
   }
   return value;
+}
+
+__attribute__((visibility("hidden"))) void arc4random_buf(void* buffer, std::size_t size) noexcept {
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  std::size_t filled = 0;
+  while (filled < size) {
+    const ssize_t got = getrandom(bytes + filled, size - filled, 0);
+    if (got > 0) filled += static_cast<std::size_t>(got);
+  }
 }
 
 }  // extern "C"

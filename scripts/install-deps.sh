@@ -14,7 +14,7 @@ set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config git
-  libssl-dev nlohmann-json3-dev rapidjson-dev libgtest-dev libgmock-dev
+  libssl-dev libexpat1-dev nlohmann-json3-dev rapidjson-dev libgtest-dev libgmock-dev
   libmariadb-dev libpq-dev postgresql-server-dev-15
   mariadb-server postgresql
   python3 python3-yaml awscli openssl ca-certificates zip unzip

@@ -26,6 +26,8 @@ class AwsConfigTest : public ::testing::Test {
                                                "SECRETS_MANAGER_ENDPOINT",
                                                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
                                                "AWS_ENDPOINT_URL",
+                                               "RDS_ENDPOINT",
+                                               "AWS_ENDPOINT_URL_RDS",
                                                "AWS_ACCESS_KEY_ID",
                                                "AWS_SECRET_ACCESS_KEY",
                                                "AWS_SESSION_TOKEN",
@@ -101,6 +103,25 @@ TEST_F(AwsConfigTest, EndpointOverridesTakeTheDocumentedOrder) {
   Result<AwsConfig> config = AwsConfigFromEnvironment();
   EXPECT_EQ(config->endpoint.host, "vpce-1.secretsmanager.us-east-1.vpce.amazonaws.com");
   EXPECT_EQ(config->endpoint.base_path, "/");
+}
+
+TEST_F(AwsConfigTest, RdsEndpointFromTheRegionOrTheOverrides) {
+  ::setenv("AWS_REGION", "eu-west-1", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->rds_endpoint.url, "https://rds.eu-west-1.amazonaws.com");
+  ::setenv("AWS_REGION", "cn-north-1", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->rds_endpoint.host, "rds.cn-north-1.amazonaws.com.cn");
+  ::setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:3", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->rds_endpoint.url, "http://127.0.0.1:3");
+  ::setenv("AWS_ENDPOINT_URL_RDS", "http://127.0.0.1:4", 1);
+  EXPECT_EQ(AwsConfigFromEnvironment()->rds_endpoint.url, "http://127.0.0.1:4");
+  ::setenv("RDS_ENDPOINT", "https://vpce-2.rds.cn-north-1.vpce.amazonaws.com.cn/", 1);
+  Result<AwsConfig> config = AwsConfigFromEnvironment();
+  EXPECT_EQ(config->rds_endpoint.host, "vpce-2.rds.cn-north-1.vpce.amazonaws.com.cn");
+  EXPECT_EQ(config->endpoint.url, "http://127.0.0.1:3") << "Secrets Manager keeps its own";
+  ::setenv("RDS_ENDPOINT", "ftp://example.com", 1);
+  const Status bad = AwsConfigFromEnvironment().status();
+  EXPECT_EQ(bad.type(), "ConfigurationError");
+  EXPECT_NE(bad.message().find("RDS_ENDPOINT"), std::string::npos) << bad.message();
 }
 
 TEST_F(AwsConfigTest, BadEndpointsAndRegionsAreConfigurationErrors) {

@@ -1006,5 +1006,148 @@ TEST_F(MariaDbAlternatingUsers, ACloneWhoseOriginalIsMissingIsRefused) {
   EXPECT_FALSE(testing::UserExists(*admin_, base));
 }
 
+// --- RDS-managed master secrets, reader endpoints ----------------------------
+// The local RDS (the same server as the local Secrets Manager) describes the
+// private MariaDB server as an instance, or as a cluster whose writer
+// endpoint is "localhost" and whose reader endpoint is "127.0.0.1": two host
+// names for the one server, both in its certificate.
+
+constexpr char kRdsInstanceArn[] = "arn:aws:rds:us-east-1:123456789012:db:rotator-db";
+constexpr char kRdsClusterArn[] = "arn:aws:rds:us-east-1:123456789012:cluster:rotator-cluster";
+
+class MariaDbRdsManaged : public MariaDbRotationTest {
+ protected:
+  // An RDS-managed master secret: only username and password, and the tag
+  // `tag` = `arn` that RDS puts on it.
+  std::string CreateRdsManagedSecret(const std::string& tag, const std::string& arn) {
+    JsonValue value;
+    value["username"] = server_.admin_user;
+    value["password"] = server_.admin_password;
+    JsonValue tags = JsonValue::array();
+    tags.push_back({{"Key", tag}, {"Value", arn}});
+    const JsonValue created =
+        aws_->AwsJson({"secretsmanager", "create-secret", "--name", Unique("rds-db"),
+                       "--secret-string", WriteJson(value), "--tags", WriteJson(tags)});
+    return created["ARN"].get<std::string>();
+  }
+
+  void ConfigureCluster(bool with_reader) {
+    JsonValue cluster = {{"identifier", "rotator-cluster"},
+                         {"engine", "aurora-mysql"},
+                         {"endpoint", "localhost"},
+                         {"port", server_.port},
+                         {"members", JsonValue::array({"rotator-cluster-1"})}};
+    if (with_reader) cluster["reader_endpoint"] = server_.host;
+    JsonValue instance = {{"identifier", "rotator-cluster-1"},
+                          {"engine", "aurora-mysql"},
+                          {"address", "rotator-cluster-1.local.invalid"},
+                          {"port", server_.port},
+                          {"cluster", "rotator-cluster"}};
+    aws_->ConfigureRds(
+        {{"clusters", JsonValue::array({cluster})}, {"instances", JsonValue::array({instance})}});
+  }
+
+  // The RDS operations the function called, from the local server's journal.
+  std::vector<std::string> RdsCalls() const {
+    std::vector<std::string> calls;
+    for (const JsonValue& entry : aws_->Requests()) {
+      if (entry.contains("service") && entry["service"] == "rds") {
+        calls.push_back(entry["operation"].get<std::string>() + " " +
+                        entry["identifier"].get<std::string>());
+      }
+    }
+    return calls;
+  }
+
+  // Two alternating-users rotations of `user` (made here) whose secret's
+  // host is `host` and masterarn `master`; both must succeed.
+  void RotateTwice(const std::string& user, const std::string& host, const std::string& master) {
+    CreateUser(user, "initial-Password-0");
+    ASSERT_FALSE(HasFailure());
+    JsonValue secret = SecretFor(user, "initial-Password-0");
+    secret["host"] = host;
+    secret["masterarn"] = master;
+    secret["rotationStrategy"] = "alternating-users";
+    const std::string arn = CreateSecret(secret);
+    std::string version = aws_->VersionWithStage(arn, "AWSCURRENT");
+    for (const std::string& expected : {user + "_clone", user}) {
+      const JsonValue current = RotateAndCheckLabels(arn, &version);
+      ASSERT_FALSE(HasFailure());
+      EXPECT_EQ(current["username"], expected);
+      EXPECT_EQ(current["host"], host) << "the secret keeps its own host";
+      EXPECT_FALSE(current.contains("engine") && current["engine"] != "mariadb");
+      EXPECT_TRUE(LogsIn(expected, current["password"].get<std::string>()));
+    }
+  }
+};
+
+TEST_F(MariaDbRdsManaged, MasterSecretOfAnInstanceGetsItsHostFromRds) {
+  StartAws();
+  aws_->ConfigureRds({{"instances", JsonValue::array({{{"identifier", "rotator-db"},
+                                                       {"engine", "mariadb"},
+                                                       {"address", server_.host},
+                                                       {"port", server_.port}}})}});
+  const std::string master =
+      CreateRdsManagedSecret("aws:rds:primaryDBInstanceArn", kRdsInstanceArn);
+  aws_->ClearRequests();
+  RotateTwice(Unique("rdsinst"), server_.host, master);
+  // createSecret and setSecret of each rotation read the master secret's
+  // tags and asked RDS; the hosts were the same, so nothing else.
+  const std::vector<std::string> calls = RdsCalls();
+  EXPECT_EQ(calls.size(), 4U) << ::testing::PrintToString(calls);
+  for (const std::string& call : calls) {
+    EXPECT_EQ(call, std::string("DescribeDBInstances ") + kRdsInstanceArn);
+  }
+}
+
+TEST_F(MariaDbRdsManaged, UserSecretOnTheReaderEndpointIsAccepted) {
+  StartAws();
+  ConfigureCluster(/*with_reader=*/true);
+  const std::string master = CreateRdsManagedSecret("aws:rds:primaryDBClusterArn", kRdsClusterArn);
+  ASSERT_EQ(server_.host, "127.0.0.1");
+  // The admin connects to the writer endpoint (localhost), the user secret
+  // names the reader endpoint (127.0.0.1).
+  RotateTwice(Unique("rdsreader"), server_.host, master);
+}
+
+TEST_F(MariaDbRdsManaged, UserSecretOnAForeignHostIsRefusedBeforeAnyChange) {
+  StartAws();
+  ConfigureCluster(/*with_reader=*/false);
+  const std::string master = CreateRdsManagedSecret("aws:rds:primaryDBClusterArn", kRdsClusterArn);
+  const std::string user = Unique("rdsforeign");
+  CreateUser(user, "initial-Password-0");
+  ASSERT_FALSE(HasFailure());
+  JsonValue secret = SecretFor(user, "initial-Password-0");
+  secret["masterarn"] = master;
+  secret["rotationStrategy"] = "alternating-users";
+  const std::string arn = CreateSecret(secret);
+  const std::string first = aws_->VersionWithStage(arn, "AWSCURRENT");
+
+  const ProcessResult rotated = aws_->RotateSecret(arn);
+
+  ExpectFailedAt(rotated, "createSecret", "CredentialsMismatch", server_.host + ":");
+  EXPECT_TRUE(Contains(rotated.err, "localhost:" + std::to_string(server_.port))) << rotated.err;
+  EXPECT_TRUE(Contains(rotated.err, "cluster rotator-cluster")) << rotated.err;
+  EXPECT_FALSE(testing::UserExists(*admin_, user + "_clone"));
+  EXPECT_EQ(aws_->VersionWithStage(arn, "AWSCURRENT"), first);
+}
+
+TEST_F(MariaDbRdsManaged, MasterSecretWithoutHostOrTagsIsRefused) {
+  StartAws();
+  JsonValue value;
+  value["username"] = server_.admin_user;
+  value["password"] = server_.admin_password;
+  const std::string master = aws_->CreateSecret(Unique("untagged"), WriteJson(value));
+  const std::string user = Unique("rdsnotags");
+  CreateUser(user, "initial-Password-0");
+  ASSERT_FALSE(HasFailure());
+  JsonValue secret = SecretFor(user, "initial-Password-0");
+  secret["masterarn"] = master;
+  secret["rotationStrategy"] = "alternating-users";
+  const ProcessResult rotated = aws_->RotateSecret(CreateSecret(secret));
+  ExpectFailedAt(rotated, "createSecret", "InvalidSecret", "aws:rds:primaryDBInstanceArn");
+  EXPECT_FALSE(testing::UserExists(*admin_, user + "_clone"));
+}
+
 }  // namespace
 }  // namespace secret_rotator

@@ -903,5 +903,85 @@ TEST_F(PostgresAlternatingUsers, MasterArnOfAMissingSecretFailsClearlyAndChanges
   EXPECT_TRUE(FunctionLogins(user).empty()) << "the function never logged in";
 }
 
+// ---- RDS-managed master secrets, reader endpoints ----
+// The local RDS (the same server as the local Secrets Manager) describes the
+// private PostgreSQL server as an instance, or as a cluster whose writer
+// endpoint is "localhost" and whose reader endpoint is "127.0.0.1": two host
+// names for the one server, both in its certificate.
+
+class PostgresRdsManaged : public PostgresAlternatingUsers {
+ protected:
+  // An RDS-managed master secret: only username and password, and the tag
+  // `tag` = `arn` that RDS puts on it.
+  std::string CreateRdsManagedSecret(const std::string& tag, const std::string& arn) const {
+    JsonValue value;
+    value["username"] = server_.admin_user;
+    value["password"] = server_.admin_password;
+    JsonValue tags = JsonValue::array();
+    tags.push_back({{"Key", tag}, {"Value", arn}});
+    const JsonValue created =
+        local_->AwsJson({"secretsmanager", "create-secret", "--name", UniqueName("rds-db"),
+                         "--secret-string", WriteJson(value), "--tags", WriteJson(tags)});
+    return created["ARN"].get<std::string>();
+  }
+
+  void ConfigureCluster(bool with_reader) const {
+    JsonValue cluster = {{"identifier", "pg-cluster"},
+                         {"engine", "aurora-postgresql"},
+                         {"endpoint", "localhost"},
+                         {"port", server_.port}};
+    if (with_reader) cluster["reader_endpoint"] = server_.host;
+    local_->ConfigureRds({{"clusters", JsonValue::array({cluster})}});
+  }
+
+  // Two rotations of a new role whose secret names `master`; both succeed.
+  void RotateTwice(const std::string& master) {
+    const std::string user = UniqueName("e2e_rds");
+    const std::string arn = CreateAlternatingSecret(user, HostilePassword(), master);
+    for (const std::string& expected : {user + kCloneSuffix, user}) {
+      Rotate(arn);
+      const JsonValue current = ValueAt(arn, kCurrent);
+      EXPECT_EQ(current["username"].get<std::string>(), expected);
+      EXPECT_EQ(current["host"].get<std::string>(), server_.host);
+      EXPECT_TRUE(LogsIn(server_, expected, current["password"].get<std::string>()));
+    }
+  }
+};
+
+TEST_F(PostgresRdsManaged, MasterSecretOfAnInstanceGetsItsHostFromRds) {
+  local_->ConfigureRds({{"instances", JsonValue::array({{{"identifier", "pg-db"},
+                                                         {"engine", "postgres"},
+                                                         {"address", server_.host},
+                                                         {"port", server_.port}}})}});
+  RotateTwice(CreateRdsManagedSecret("aws:rds:primaryDBInstanceArn",
+                                     "arn:aws:rds:us-east-1:123456789012:db:pg-db"));
+  int described = 0;
+  for (const JsonValue& entry : local_->Requests()) {
+    if (entry.value("operation", "") == "DescribeDBInstances") ++described;
+  }
+  EXPECT_EQ(described, 4) << "createSecret and setSecret of each rotation";
+}
+
+TEST_F(PostgresRdsManaged, UserSecretOnTheReaderEndpointIsAccepted) {
+  ConfigureCluster(/*with_reader=*/true);
+  RotateTwice(CreateRdsManagedSecret("aws:rds:primaryDBClusterArn",
+                                     "arn:aws:rds:us-east-1:123456789012:cluster:pg-cluster"));
+}
+
+TEST_F(PostgresRdsManaged, UserSecretOnAForeignHostIsRefused) {
+  ConfigureCluster(/*with_reader=*/false);
+  const std::string master = CreateRdsManagedSecret(
+      "aws:rds:primaryDBClusterArn", "arn:aws:rds:us-east-1:123456789012:cluster:pg-cluster");
+  const std::string user = UniqueName("e2e_rds_foreign");
+  const std::string arn = CreateAlternatingSecret(user, HostilePassword(), master);
+  const std::string error = FailedRotation(arn);
+  EXPECT_TRUE(Contains(error, "createSecret failed: CredentialsMismatch")) << error;
+  EXPECT_TRUE(Contains(error, server_.host + ":" + std::to_string(server_.port))) << error;
+  EXPECT_TRUE(Contains(error, "localhost:" + std::to_string(server_.port))) << error;
+  EXPECT_EQ(admin_->Query("SELECT count(*) FROM pg_roles WHERE rolname = $1",
+                          {user + std::string(kCloneSuffix)}),
+            "0");
+}
+
 }  // namespace
 }  // namespace secret_rotator

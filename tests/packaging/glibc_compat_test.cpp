@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <set>
 #include <stdexcept>
@@ -55,6 +56,16 @@ TEST(GlibcCompat, Arc4randomGivesRandomValues) {
   std::set<std::uint32_t> values;
   for (int i = 0; i < 16; ++i) values.insert(arc4random());
   EXPECT_GE(values.size(), 15u);  // a repeat among 16 draws has odds of about 3e-8
+}
+
+TEST(GlibcCompat, Arc4randomBufFillsEveryByte) {
+  // 64 bytes, filled twice: all zero or equal twice has odds of 2^-512.
+  std::array<unsigned char, 64> first{};
+  std::array<unsigned char, 64> second{};
+  arc4random_buf(first.data(), first.size());
+  arc4random_buf(second.data(), second.size());
+  EXPECT_NE(first, second);
+  EXPECT_NE(first, decltype(first){});
 }
 
 }  // namespace

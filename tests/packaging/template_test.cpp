@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "aws/rds.h"
 #include "aws/secrets_manager.h"
 
 namespace secret_rotator {
@@ -29,6 +30,18 @@ TEST(Template, GrantsExactlyTheSecretsManagerOperationsTheClientCalls) {
     granted.insert((*match)[1]);
   }
   const std::vector<std::string>& operations = aws::SecretsManagerOperations();
+  EXPECT_EQ(granted, std::set<std::string>(operations.begin(), operations.end()));
+}
+
+TEST(Template, GrantsExactlyTheRdsOperationsTheClientCalls) {
+  const std::string text = Template();
+  std::set<std::string> granted;
+  const std::regex action(R"(rds:([A-Z][A-Za-z]+))");
+  for (auto match = std::sregex_iterator(text.begin(), text.end(), action);
+       match != std::sregex_iterator(); ++match) {
+    granted.insert((*match)[1]);
+  }
+  const std::vector<std::string>& operations = aws::RdsOperations();
   EXPECT_EQ(granted, std::set<std::string>(operations.begin(), operations.end()));
 }
 

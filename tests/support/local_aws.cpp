@@ -137,10 +137,9 @@ LocalAws::~LocalAws() {
 
 std::map<std::string, std::string> LocalAws::FunctionEnvironment() const {
   std::map<std::string, std::string> env = {
-      {"AWS_ACCESS_KEY_ID", kLocalAccessKey},
-      {"AWS_SECRET_ACCESS_KEY", kLocalSecretKey},
-      {"AWS_REGION", kLocalRegion},
-      {"SECRETS_MANAGER_ENDPOINT", secrets_manager_url_},
+      {"AWS_ACCESS_KEY_ID", kLocalAccessKey}, {"AWS_SECRET_ACCESS_KEY", kLocalSecretKey},
+      {"AWS_REGION", kLocalRegion},           {"SECRETS_MANAGER_ENDPOINT", secrets_manager_url_},
+      {"RDS_ENDPOINT", secrets_manager_url_},
   };
   if (options_.https) env["SSL_CERT_FILE"] = tls_dir() + "/ca.pem";
   // The machine's own AWS_CA_BUNDLE would replace the function's trust store
@@ -252,6 +251,14 @@ void LocalAws::ClearRequests() const {
 
 void LocalAws::QueueFaults(const JsonValue& faults) const {
   (void)Post(secrets_manager_url_ + "/_test/faults", WriteJson(faults));
+}
+
+void LocalAws::ConfigureRds(const JsonValue& spec) const {
+  Result<http::Response> response = Post(secrets_manager_url_ + "/_test/rds", WriteJson(spec));
+  if (!response.ok() || response->status != 200) {
+    throw std::runtime_error("configuring the local RDS failed: " +
+                             (response.ok() ? response->body : response.status().message()));
+  }
 }
 
 JsonValue LocalAws::LambdaStats() const { return GetJson(lambda_url_ + "/_test/stats"); }

@@ -52,7 +52,8 @@ class LocalAws {
   const std::string& dir() const { return dir_; }
   // With https: the folder of ca.pem, other-ca.pem, server.pem, server.key.
   std::string tls_dir() const { return dir_ + "/tls"; }
-  // The environment that points a bootstrap at the local Secrets Manager.
+  // The environment that points a bootstrap at the local Secrets Manager
+  // and the local RDS (the same server).
   std::map<std::string, std::string> FunctionEnvironment() const;
 
   // Runs the real AWS CLI (Debian's awscli) against the local endpoint.
@@ -80,6 +81,11 @@ class LocalAws {
   void ClearRequests() const;
   // Queues fault answers: {"operation": ..., "responses": [...]}.
   void QueueFaults(const JsonValue& faults) const;
+  // Sets the RDS instances and clusters the local RDS describes:
+  // {"instances": [{"identifier", "engine", "address", "port", "cluster"?,
+  // "replica_source"?}], "clusters": [{"identifier", "engine", "endpoint",
+  // "reader_endpoint"?, "port", "members"?}]} (local/README.md).
+  void ConfigureRds(const JsonValue& spec) const;
   // The local Lambda service's statistics.
   JsonValue LambdaStats() const;
   // Everything the function process wrote (stdout and stderr).

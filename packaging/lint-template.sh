@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lints template.yaml, and the variant packaging/cloudformation-template.sh
-# makes of it, with cfn-lint from npm (the only CloudFormation/SAM linter
+# Lints template.yaml, and the variants packaging/cloudformation-template.sh
+# and packaging/release-template.sh make of it, with cfn-lint from npm (the only CloudFormation/SAM linter
 # Debian or npm offers here), installed into packaging/lint/.
 #
 # cfn-lint 1.9.7's resource specification predates some properties the
@@ -52,13 +52,16 @@ lint() {
 }
 
 variant=$(mktemp --suffix=.yaml)
-trap 'rm -f "$variant"' EXIT
+release=$(mktemp --suffix=.yaml)
+trap 'rm -f "$variant" "$release"' EXIT
 packaging/cloudformation-template.sh example-bucket secret-rotator.zip >"$variant"
+packaging/release-template.sh 1.2.3 --source-url https://example.com/secret-rotator >"$release"
 failed=0
 lint template.yaml || failed=1
 lint "$variant" || failed=1
+lint "$release" || failed=1
 if [ $failed -ne 0 ]; then
   echo "template.yaml: the linter has findings (above)" >&2
   exit 1
 fi
-echo "template.yaml and its CloudFormation variant: valid (cfn-lint 1.9.7)"
+echo "template.yaml and its CloudFormation and release variants: valid (cfn-lint 1.9.7)"

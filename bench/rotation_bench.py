@@ -21,7 +21,11 @@ start to the first Runtime API /next (bench/start_to_first_next.py on the packag
 Everything it starts is stopped, and its temporary folder removed, however it ends.
 
 Usage: python3 bench/rotation_bench.py [--build-dir build-release] [--rotations 10]
-           [--starts 20] [--no-build]
+           [--starts 20] [--no-build] [--emulator /usr/bin/qemu-aarch64-static]
+
+--emulator runs the unpacked bootstrap under that program (an arm64 build folder, cross-compiled
+with cmake/aarch64-linux-gnu.cmake, under qemu-user): every figure then includes the emulator's
+cost, and the peak RSS is the emulator's process.
 """
 
 from __future__ import annotations
@@ -183,6 +187,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--no-build", action="store_true",
                         help="use the build folder's bootstrap and zip as they are")
+    parser.add_argument("--emulator", default="",
+                        help="run the unpacked bootstrap under this program (qemu-aarch64-static)")
     args = parser.parse_args(argv)
     build_dir = os.path.abspath(args.build_dir)
 
@@ -199,6 +205,13 @@ def main(argv: list[str]) -> int:
         zip_path = os.path.join(work_dir, "secret-rotator.zip")
         stack.build_package(os.path.join(build_dir, "bootstrap"), zip_path, db_ca_bundle=ca)
         bootstrap = stack.unpack_package(zip_path, os.path.join(work_dir, "package"))
+        if args.emulator:
+            # In the package folder, which the Lambda service makes LAMBDA_TASK_ROOT.
+            wrapper = os.path.join(os.path.dirname(bootstrap), "bootstrap-under-emulator")
+            with open(wrapper, "w", encoding="utf-8") as f:
+                f.write(f"#!/bin/sh\nexec {args.emulator} {bootstrap} \"$@\"\n")
+            os.chmod(wrapper, 0o755)
+            bootstrap = wrapper
         load_before = load()
 
         log(f"start to first /next: {args.starts} runs")

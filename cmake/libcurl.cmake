@@ -31,8 +31,14 @@ if(SECRET_ROTATOR_SYSTEM_CURL)
   message(STATUS "libcurl: the system's ${CURL_VERSION_STRING}")
 else()
   message(STATUS "libcurl: static, from Debian's source package (cache ${SECRET_ROTATOR_CURL_CACHE})")
+  # A cross build (cmake/aarch64-linux-gnu.cmake) cross-builds it too.
+  set(curl_host_arguments)
+  if(CMAKE_CROSSCOMPILING)
+    set(curl_host_arguments --host ${CMAKE_LIBRARY_ARCHITECTURE})
+  endif()
   execute_process(
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/build-curl.sh --cache ${SECRET_ROTATOR_CURL_CACHE}
+            ${curl_host_arguments}
     RESULT_VARIABLE curl_result
     OUTPUT_VARIABLE curl_output
     ERROR_VARIABLE curl_errors

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks template.yaml, and the variant packaging/cloudformation-template.sh
-# makes of it, against the current CloudFormation resource specification
+# Checks template.yaml, and the variants packaging/cloudformation-template.sh
+# and packaging/release-template.sh make of it, against the current CloudFormation resource specification
 # (packaging/check-template.py with the slices vendored in packaging/cfn-spec/).
 #
 # Why not a linter: no current CloudFormation linter installs here. AWS's
@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 variant=$(mktemp --suffix=.yaml)
-trap 'rm -f "$variant"' EXIT
+release=$(mktemp --suffix=.yaml)
+trap 'rm -f "$variant" "$release"' EXIT
 packaging/cloudformation-template.sh example-bucket secret-rotator.zip >"$variant"
-packaging/check-template.py template.yaml "$variant"
+packaging/release-template.sh 1.2.3 --source-url https://example.com/secret-rotator >"$release"
+packaging/check-template.py template.yaml "$variant" "$release"

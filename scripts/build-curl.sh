@@ -11,14 +11,20 @@
 # line of stdout. Needs `apt-get source` to work: a deb-src line for the
 # archive (scripts/install-deps.sh adds it) and dpkg-dev.
 #
-# Usage: scripts/build-curl.sh --cache DIR
+# --host TRIPLET cross-builds for another architecture with Debian's cross
+# compiler TRIPLET-gcc and that architecture's OpenSSL (libssl-dev:ARCH,
+# found with pkg-config in /usr/lib/TRIPLET); the cache folder then is
+# CACHE/curl-TRIPLET-<Debian version>-<configuration hash>/.
+#
+# Usage: scripts/build-curl.sh --cache DIR [--host aarch64-linux-gnu]
 set -euo pipefail
 
-cache=""
+cache="" host=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --cache) cache=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --host) host=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-curl.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +50,25 @@ configure_flags=(
   ac_cv_func_arc4random=no
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
+name_prefix=curl
+cross=()
+if [ -n "$host" ]; then
+  case "$host" in
+    *[!a-z0-9_-]*) echo "build-curl.sh: '$host' is not a GNU triplet" >&2; exit 2 ;;
+  esac
+  command -v "$host-gcc" >/dev/null || {
+    echo "build-curl.sh: $host-gcc is not installed (Debian: gcc-$host)" >&2
+    exit 2
+  }
+  [ -f "/usr/lib/$host/pkgconfig/openssl.pc" ] || {
+    echo "build-curl.sh: no OpenSSL for $host (/usr/lib/$host/pkgconfig/openssl.pc; Debian:" \
+      "libssl-dev for that architecture)" >&2
+    exit 2
+  }
+  name_prefix=curl-$host
+  cross=(--host="$host" CC="$host-gcc" AR="$host-ar" RANLIB="$host-ranlib"
+         PKG_CONFIG_LIBDIR="/usr/lib/$host/pkgconfig")
+fi
 
 # The source version apt would fetch now.
 dsc=$(cd /tmp && apt-get source --print-uris curl 2>/dev/null | awk '$2 ~ /\.dsc$/ {print $2}' |
@@ -52,7 +77,7 @@ version=${dsc#curl_}
 version=${version%.dsc}
 if [ -z "$version" ]; then
   # Offline or no deb-src line: a build made earlier still serves.
-  found=$(find "$cache" -maxdepth 1 -name "curl-*-$flags_hash" -type d 2>/dev/null | sort -V |
+  found=$(find "$cache" -maxdepth 1 -name "$name_prefix-[0-9]*-$flags_hash" -type d 2>/dev/null | sort -V |
     tail -n 1 || true)
   if [ -n "$found" ] && [ -f "$found/lib/libcurl.a" ]; then
     echo "build-curl.sh: apt-get source curl is not available; using the cached $found" >&2
@@ -63,7 +88,7 @@ if [ -z "$version" ]; then
     "Debian's archive (scripts/install-deps.sh does) and run apt-get update." >&2
   exit 1
 fi
-target="$cache/curl-$version-$flags_hash"
+target="$cache/$name_prefix-$version-$flags_hash"
 if [ -f "$target/lib/libcurl.a" ]; then
   echo "$target"
   exit 0
@@ -79,15 +104,16 @@ if [ -f "$target/lib/libcurl.a" ]; then
 fi
 work=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-log="$cache/build-curl.log"
-echo "build-curl.sh: building libcurl $version from Debian's source package (log: $log)" >&2
+log="$cache/build-$name_prefix.log"
+echo "build-curl.sh: building libcurl $version${host:+ for $host} from Debian's source package (log: $log)" >&2
 {
   cd "$work"
   # As root, apt hands the download to its _apt user, who cannot write here.
   chmod 755 "$work"
   apt-get source -q "curl=$version"
   cd "curl-${version%%-*}"
-  ./configure --prefix="$work/install" "${configure_flags[@]}" CFLAGS="-O2 -g0"
+  ./configure --prefix="$work/install" "${configure_flags[@]}" ${cross[@]+"${cross[@]}"} \
+    CFLAGS="-O2 -g0"
   make -j"$(nproc)" -C lib
   make -C lib install
   make -C include install

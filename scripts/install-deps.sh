@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and the demo need;
 # only the missing ones, so a second run does nothing. Extra package names
-# given as arguments are installed too. Also makes `apt-get source curl`
+# given as arguments are installed too; --arm64 adds what the arm64 cross
+# build and its tests under qemu-user need (cmake/aarch64-linux-gnu.cmake):
+# Debian's cross compiler, arm64's multiarch libraries (after
+# `dpkg --add-architecture arm64`) and qemu-user-static. Only Multi-Arch
+# "same" packages, which install beside the machine's own: the database
+# clients' -dev packages are not, and scripts/target-dev-packages.sh unpacks
+# them instead. Also makes `apt-get source curl`
 # work (scripts/build-curl.sh builds the function's libcurl from Debian's
 # source package): when no deb-src line serves it, adds deb-src lines for the
 # same Debian mirrors as the existing deb lines, and runs apt-get update.
@@ -12,6 +18,17 @@
 # installed them, it stops and disables those services again.
 set -euo pipefail
 
+arm64=0
+extra=()
+for argument in "$@"; do
+  if [ "$argument" = "--arm64" ]; then arm64=1; else extra+=("$argument"); fi
+done
+arm64_packages=(
+  g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
+  libc6-dev:arm64 libssl-dev:arm64 libmariadb3:arm64 libpq5:arm64 zlib1g:arm64
+  libgtest-dev:arm64 libgmock-dev:arm64
+)
+
 packages=(
   g++ make cmake pkg-config git
   libssl-dev libexpat1-dev nlohmann-json3-dev rapidjson-dev libgtest-dev libgmock-dev
@@ -19,8 +36,9 @@ packages=(
   mariadb-server postgresql
   python3 python3-yaml awscli openssl ca-certificates zip unzip
   dpkg-dev gcc
-  "$@"
+  ${extra[@]+"${extra[@]}"}
 )
+[ $arm64 -eq 0 ] || packages+=("${arm64_packages[@]}")
 
 missing=()
 for package in "${packages[@]}"; do
@@ -81,6 +99,15 @@ ensure_curl_source() {
 if [ ${#missing[@]} -eq 0 ]; then
   ensure_curl_source
   exit 0
+fi
+
+if [ $arm64 -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "Adding the arm64 architecture to dpkg (for the cross build's libraries)" >&2
+  "${sudo[@]}" dpkg --add-architecture arm64
+  "${sudo[@]}" apt-get update -q >>/tmp/secret-rotator-apt.log 2>&1 || {
+    tail -n 30 /tmp/secret-rotator-apt.log >&2
+    exit 1
+  }
 fi
 
 echo "Installing: ${missing[*]}" >&2

@@ -4,9 +4,12 @@
 # The target libpq_static is GLOBAL so that tests use the same libpq.
 if(NOT TARGET libpq_static)
   pkg_check_modules(LIBPQ REQUIRED libpq)
-  find_program(PG_CONFIG pg_config REQUIRED)
-  execute_process(COMMAND ${PG_CONFIG} --pkglibdir OUTPUT_VARIABLE PG_PKGLIBDIR
-                  OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+  # A cross build sets PG_PKGLIBDIR (cmake/target-dev-packages.cmake).
+  if(NOT PG_PKGLIBDIR)
+    find_program(PG_CONFIG pg_config REQUIRED)
+    execute_process(COMMAND ${PG_CONFIG} --pkglibdir OUTPUT_VARIABLE PG_PKGLIBDIR
+                    OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+  endif()
   find_library(LIBPQ_ARCHIVE NAMES libpq.a HINTS ${LIBPQ_LIBDIR} REQUIRED)
   find_library(PGCOMMON_ARCHIVE NAMES libpgcommon_shlib.a HINTS ${PG_PKGLIBDIR} REQUIRED)
   find_library(PGPORT_ARCHIVE NAMES libpgport_shlib.a HINTS ${PG_PKGLIBDIR} REQUIRED)

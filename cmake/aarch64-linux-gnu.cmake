@@ -1,7 +1,7 @@
 # Cross-compiles for arm64 (AWS Graviton) on Debian 12:
 #   cmake -S . -B build-arm64 --toolchain cmake/aarch64-linux-gnu.cmake
 # Needs Debian's cross compiler (g++-aarch64-linux-gnu, binutils-aarch64-linux-gnu)
-# and arm64's multiarch libraries (libc6-dev:arm64, libssl-dev:arm64,
+# and arm64's multiarch libraries (libc6-dev:arm64, libssl-dev:arm64, libexpat1-dev:arm64,
 # libmariadb3:arm64, libpq5:arm64, libgtest-dev:arm64): scripts/install-deps.sh --arm64.
 # The database clients' -dev packages cannot be installed beside the machine's
 # own; cmake/target-dev-packages.cmake unpacks them into the cache instead.

@@ -60,13 +60,15 @@ for arch in x86_64 arm64; do
     -DSECRET_ROTATOR_TESTS=OFF ${launchers[@]+"${launchers[@]}"} >/dev/null
   cmake --build "$build" -j"$jobs" --target bootstrap
   zip="$out/secret-rotator-$version-$arch.zip"
-  packaging/package.sh --binary "$build/bootstrap" --output "$zip" \
-    ${ca_bundle:+--db-ca-bundle "$ca_bundle"}
-  grep -q "; $arch)" <(packaging/package.sh --binary "$build/bootstrap" --output "$out/.check.zip") || {
+  # Its report names the binary's architecture; read whole (a reader that
+  # stopped early would leave package.sh writing into $out behind it).
+  report=$(packaging/package.sh --binary "$build/bootstrap" --output "$zip" \
+    ${ca_bundle:+--db-ca-bundle "$ca_bundle"})
+  echo "$report"
+  grep -q "; $arch)" <<<"$report" || {
     echo "release.sh: $build/bootstrap is not an $arch binary" >&2
     exit 1
   }
-  rm -f "$out/.check.zip" "$out/.check.zip.debug"
 done
 
 echo "== release template"

@@ -25,7 +25,7 @@ for argument in "$@"; do
 done
 arm64_packages=(
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
-  libc6-dev:arm64 libssl-dev:arm64 libmariadb3:arm64 libpq5:arm64 zlib1g:arm64
+  libc6-dev:arm64 libssl-dev:arm64 libexpat1-dev:arm64 libmariadb3:arm64 libpq5:arm64 zlib1g:arm64
   libgtest-dev:arm64 libgmock-dev:arm64
 )
 

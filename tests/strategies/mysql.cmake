@@ -16,6 +16,7 @@ add_executable(mysql_sql_test ${CMAKE_CURRENT_LIST_DIR}/mysql_sql_test.cpp)
 target_link_libraries(mysql_sql_test PRIVATE strategies GTest::gtest GTest::gtest_main
                       project_warnings)
 gtest_discover_tests(mysql_sql_test DISCOVERY_TIMEOUT 120 PROPERTIES LABELS unit)
+set_property(GLOBAL APPEND PROPERTY SECRET_ROTATOR_UNIT_TEST_TARGETS mysql_sql_test)
 
 add_executable(mysql_strategy_test ${CMAKE_CURRENT_LIST_DIR}/mysql_strategy_test.cpp)
 target_link_libraries(mysql_strategy_test PRIVATE strategies mariadb_test_support

@@ -19,6 +19,7 @@ target_link_libraries(postgres_connection_test PRIVATE
   strategies GTest::gtest GTest::gtest_main project_warnings)
 gtest_discover_tests(postgres_connection_test DISCOVERY_TIMEOUT 120
   PROPERTIES LABELS unit)
+set_property(GLOBAL APPEND PROPERTY SECRET_ROTATOR_UNIT_TEST_TARGETS postgres_connection_test)
 
 add_executable(postgres_strategy_test
   ${CMAKE_CURRENT_LIST_DIR}/postgres_strategy_test.cpp)

@@ -126,8 +126,13 @@ def run_case(report: Report, aws: stack.LocalAws, number: int, db: stack.DbServe
              strategy: str, bootstrap: str) -> None:
     print(bold(f"\n[{number}/{len(stack.CASES)}] {stack.case_title(db, strategy)}"), flush=True)
     try:
-        case = stack.set_up_case(db, strategy, aws)
-        admin = " (masterarn: the admin secret demo/" + db.engine + "/admin)" \
+        # Alternating users' admin secret is shaped as RDS manages it (only a username and a
+        # password, and a tag naming the instance): the function asks the local RDS endpoint
+        # for the engine, host and port.
+        case = stack.set_up_case(db, strategy, aws, rds_managed_admin=True)
+        admin = (" (masterarn: the admin secret demo/" + db.engine + "/admin, RDS-managed: "
+                 "username and password only, the tag aws:rds:primaryDBInstanceArn names the "
+                 "instance demo-" + db.engine + ", which the local RDS endpoint describes)") \
             if strategy == stack.ALTERNATING_USERS else ""
         report.info(f"user {case.user} and secret {case.secret_name}{admin} created with the "
                     f"AWS CLI")

@@ -477,7 +477,8 @@ class LocalAws:
         this Secrets Manager endpoint; its output is also appended to operator.log."""
         env = client_env({"AWS_ACCESS_KEY_ID": self.access_key,
                           "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_REGION": REGION,
-                          "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url})
+                          "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url,
+                          "RDS_ENDPOINT": self.secrets_manager_url})
         if self.tls_dir:
             env["AWS_CA_BUNDLE"] = os.path.join(self.tls_dir, "ca.pem")
         result = run([bootstrap, *args], env=env)
@@ -517,7 +518,8 @@ class LocalAws:
         self.secrets_manager_url = f"{scheme}://127.0.0.1:{self.secrets_manager_port}"
         env = {"AWS_ACCESS_KEY_ID": self.function_access_key,
                "AWS_SECRET_ACCESS_KEY": self.function_secret_key,
-               "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url, **function_env}
+               "SECRETS_MANAGER_ENDPOINT": self.secrets_manager_url,
+               "RDS_ENDPOINT": self.secrets_manager_url, **function_env}
         lambda_argv = [os.path.join(LOCAL_DIR, "lambda_runtime_server.py"),
                        "--bootstrap", bootstrap, "--function-name", FUNCTION_NAME,
                        "--region", REGION, "--account", ACCOUNT, "--timeout", str(timeout_s),
@@ -550,11 +552,20 @@ class LocalAws:
 
     # -- secrets
 
-    def create_secret(self, name: str, value: dict[str, Any]) -> tuple[str, str]:
-        """Create secret `name` holding `value` with the AWS CLI; (ARN, first version id)."""
+    def create_secret(self, name: str, value: dict[str, Any],
+                      tags: dict[str, str] | None = None) -> tuple[str, str]:
+        """Create secret `name` holding `value` (and `tags`) with the AWS CLI; (ARN, first
+        version id)."""
+        extra = ["--tags", json.dumps([{"Key": k, "Value": v} for k, v in tags.items()])] \
+            if tags else []
         answer = self.cli.with_value_file(value, "secretsmanager", "create-secret",
-                                          "--name", name)
+                                          "--name", name, *extra)
         return answer["ARN"], answer["VersionId"]
+
+    def configure_rds(self, spec: dict[str, Any]) -> None:
+        """The RDS instances and clusters the local RDS endpoint describes (/_test/rds:
+        {"instances": [...], "clusters": [...]}, local/README.md)."""
+        self._control("POST", "/_test/rds", spec)
 
     def secret_value(self, secret_id: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
         """The JSON document at staging label `stage`, read with the AWS CLI."""
@@ -715,19 +726,31 @@ def case_title(db: DbServer, strategy: str) -> str:
     return f"{db.label}, {'single user' if strategy == SINGLE_USER else 'alternating users'}"
 
 
-def set_up_case(db: DbServer, strategy: str, aws: LocalAws, prefix: str = "demo") -> Case:
+def set_up_case(db: DbServer, strategy: str, aws: LocalAws, prefix: str = "demo",
+                rds_managed_admin: bool = False) -> Case:
     """Create a database user with a random password and, with the AWS CLI, its secret
     `<prefix>/<engine>/<strategy>`; for alternating users also the admin secret
-    `<prefix>/<engine>/admin` (created once) that the secret's masterarn names."""
+    `<prefix>/<engine>/admin` (created once) that the secret's masterarn names. With
+    `rds_managed_admin`, that admin secret is shaped as RDS manages it: only a username and a
+    password, and the tag aws:rds:primaryDBInstanceArn naming an instance that the local RDS
+    endpoint describes with the server's engine, host and port."""
     user = f"app_{'single' if strategy == SINGLE_USER else 'alt'}"
     password = new_password()
     db.create_user(user, password)
     fields: dict[str, Any] = {"rotationStrategy": strategy}
     if strategy == ALTERNATING_USERS:
         admin_name = f"{prefix}/{db.engine}/admin"
+        admin_value = db.secret(db.admin_user, db.admin_password)
+        tags = None
+        if rds_managed_admin:
+            instance = f"{prefix}-{db.engine}"
+            aws.configure_rds({"instances": [{"identifier": instance, "engine": db.engine,
+                                              "address": db.host, "port": db.port}]})
+            admin_value = {"username": db.admin_user, "password": db.admin_password}
+            tags = {"aws:rds:primaryDBInstanceArn":
+                    f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{instance}"}
         try:
-            admin_arn, _ = aws.create_secret(admin_name,
-                                             db.secret(db.admin_user, db.admin_password))
+            admin_arn, _ = aws.create_secret(admin_name, admin_value, tags)
         except StackError as exc:
             if "ResourceExists" not in str(exc):
                 raise

@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -29,6 +31,40 @@ constexpr char kTooSlow[] = "too slow";
 
 Status ProcessError(const std::string& what, const std::string& problem) {
   return ConfigurationError(what + ": " + problem);
+}
+
+// The file the program names, looked up as execvp(3) would: as it is when it
+// contains a slash, otherwise in each folder of PATH (an empty entry is the
+// current folder). Looked up here rather than left to posix_spawnp, so that a
+// missing program is always named as such: where the spawn cannot report an
+// exec failure (qemu-user, some sandboxes), the child would only exit 127.
+// WhyNotRunnable says why a file cannot be run, or "" when it can.
+std::string WhyNotRunnable(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::strerror(errno);
+  if (!S_ISREG(info.st_mode)) return "it is not a regular file";
+  if (::access(path.c_str(), X_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
+Result<std::string> FindProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    const std::string why = WhyNotRunnable(program);
+    if (why.empty()) return program;
+    return ConfigurationError("cannot run it: " + why);
+  }
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): read only
+  const std::string folders = path != nullptr ? path : "/bin:/usr/bin";
+  std::size_t start = 0;
+  while (start <= folders.size()) {
+    std::size_t end = folders.find(':', start);
+    if (end == std::string::npos) end = folders.size();
+    const std::string folder = folders.substr(start, end - start);
+    const std::string candidate = (folder.empty() ? std::string(".") : folder) + "/" + program;
+    if (WhyNotRunnable(candidate).empty()) return candidate;
+    start = end + 1;
+  }
+  return ConfigurationError("cannot run it: no executable file of that name in PATH");
 }
 
 // A pipe's two ends, closed when it goes.
@@ -288,6 +324,8 @@ Result<Credentials> RunCredentialProcess(std::string_view command, const std::st
   if (words->empty()) return ProcessError(what, "the command is empty");
   const std::string program = (*words)[0];
   const std::string who = what + " (" + program + ")";
+  Result<std::string> file = FindProgram(program);
+  if (!file.ok()) return ProcessError(who, file.status().message());
   std::vector<char*> argv;
   argv.reserve(words->size() + 1);
   for (std::string& word : *words) argv.push_back(word.data());
@@ -300,8 +338,8 @@ Result<Credentials> RunCredentialProcess(std::string_view command, const std::st
   }
   const Clock::time_point deadline = Clock::now() + timeout;
   pid_t pid = -1;
-  const int spawned = ::posix_spawnp(&pid, argv[0], settings.actions(), settings.attributes(),
-                                     argv.data(), environ);
+  const int spawned = ::posix_spawn(&pid, file->c_str(), settings.actions(), settings.attributes(),
+                                    argv.data(), environ);
   if (spawned != 0) {
     return ProcessError(who, std::string("cannot run it: ") + std::strerror(spawned));
   }

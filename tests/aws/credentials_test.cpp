@@ -241,7 +241,10 @@ TEST_F(CredentialsTest, FailuresNameTheProgramButNeverItsOutputOrArguments) {
     std::string reason;
   };
   const Case cases[] = {
-      {"/nonexistent/helper --password TOPSECRET", "cannot run it"},
+      {"/nonexistent/helper --password TOPSECRET", "cannot run it: No such file or directory"},
+      {"secret-rotator-no-such-helper TOPSECRET", "cannot run it: no executable file"},
+      {dir_.string() + " TOPSECRET", "cannot run it: it is not a regular file"},
+      {(dir_ / "leaky.json").string(), "cannot run it: Permission denied"},
       {WriteScript(dir_ / "fails", "echo TOPSECRET; exit 3\n").string() + " TOPSECRET",
        "it exited with status 3"},
       {WriteScript(dir_ / "killed", "kill -9 $$\n").string(), "it was killed by signal 9"},

@@ -14,7 +14,6 @@
 #include "base/deadline.h"
 #include "base/status.h"
 #include "handler/event.h"
-#include "handler/rds_endpoints.h"
 #include "handler/secret_document.h"
 #include "strategies/registry.h"
 

@@ -4,26 +4,18 @@
 #include "handler/operator_commands.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
 #include "handler/rotation_handler.h"
 #include "handler/step_metrics.h"
+#include "tests/handler/file_database_fixture.h"
 #include "tests/support/emf.h"
-#include "tests/support/fake_secrets_manager.h"
-#include "tests/support/file_database_strategy.h"
 
 namespace secret_rotator::handler {
 namespace {
-
-namespace fs = std::filesystem;
-using testing::FakeSecretsManager;
-using testing::FileDatabase;
 
 constexpr char kToken[] = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
@@ -196,42 +188,9 @@ TEST(OperatorDecisions, TokensAreVersion4Uuids) {
 
 // ---- Commands through the handler, with fakes ----
 
-class OperatorCommandsTest : public ::testing::Test {
+class OperatorCommandsTest : public testing::FileDatabaseFixture {
  protected:
-  void SetUp() override {
-    ConfigureLogging({}, [this](std::string_view line) { log_.emplace_back(line); });
-    dir_ = fs::temp_directory_path() /
-           ("operator_commands_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    db_path_ = (dir_ / "db.json").string();
-    testing::AddFileDatabaseEngine(engines_);
-  }
-  void TearDown() override {
-    ConfigureLogging({});
-    fs::remove_all(dir_);
-  }
-
-  std::string SecretJson(const std::string& username, const std::string& password) {
-    return R"({"engine":"testdb","host":")" + db_path_ + R"(","username":")" + username +
-           R"(","password":")" + password + "\"}";
-  }
-  void WriteDb(std::map<std::string, std::string> users) {
-    ASSERT_TRUE(testing::WriteFileDatabase(db_path_, FileDatabase{std::move(users), 0}).ok());
-  }
-  FileDatabase Db() { return testing::ReadFileDatabase(db_path_).value(); }
   static Deadline Soon() { return Deadline::After(std::chrono::seconds(5)); }
-  std::string Log() const {
-    std::string all;
-    for (const std::string& line : log_) all += line + "\n";
-    return all;
-  }
-
-  FakeSecretsManager secrets_;
-  strategies::StrategyRegistry engines_;
-  fs::path dir_;
-  std::string db_path_;
-  std::vector<std::string> log_;
 };
 
 TEST_F(OperatorCommandsTest, EachStepWritesOneValidMetricRecord) {

@@ -4,51 +4,21 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "aws/errors.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "tests/support/fake_secrets_manager.h"
-#include "tests/support/file_database_strategy.h"
+#include "tests/handler/file_database_fixture.h"
 
 namespace secret_rotator::handler {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::FakeSecretsManager;
-using testing::FileDatabase;
 
 constexpr char kToken[] = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 constexpr char kFirstVersion[] = "00000000-0000-0000-0000-000000000001";
 
-class RotationHandlerTest : public ::testing::Test {
+class RotationHandlerTest : public testing::FileDatabaseFixture {
  protected:
-  void SetUp() override {
-    ConfigureLogging({}, [this](std::string_view line) { log_.emplace_back(line); });
-    dir_ = fs::temp_directory_path() /
-           ("rotation_handler_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    db_path_ = (dir_ / "db.json").string();
-    testing::AddFileDatabaseEngine(engines_);
-  }
-  void TearDown() override {
-    ConfigureLogging({});
-    fs::remove_all(dir_);
-  }
-
-  std::string SecretJson(const std::string& username, const std::string& password,
-                         const std::string& extra = "") {
-    return R"({"engine":"testdb","host":")" + db_path_ + R"(","username":")" + username +
-           R"(","password":")" + password + "\"" + extra + "}";
-  }
-
-  void WriteDb(std::map<std::string, std::string> users) {
-    ASSERT_TRUE(testing::WriteFileDatabase(db_path_, FileDatabase{std::move(users), 0}).ok());
-  }
-  FileDatabase Db() { return testing::ReadFileDatabase(db_path_).value(); }
-
   Result<std::string> Run(Step step, RotationConfig config = {}) {
     RotationHandler handler(secrets_, engines_, std::move(config));
     return handler.Handle({arn_, kToken, step, std::nullopt},
@@ -59,12 +29,7 @@ class RotationHandlerTest : public ::testing::Test {
     return ParseJson(*secrets_.ValueAt(arn_, stage), "test", "Test").value();
   }
 
-  FakeSecretsManager secrets_;
-  strategies::StrategyRegistry engines_;
-  fs::path dir_;
-  std::string db_path_;
   std::string arn_;
-  std::vector<std::string> log_;
 };
 
 TEST_F(RotationHandlerTest, SingleUserRotationMovesLabelsAndChangesThePassword) {

@@ -51,8 +51,10 @@ configure_flags=(
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
 
-# shellcheck source=lib/debian-source.sh
+# The name its messages give (scripts/lib/debian-source.sh).
+# shellcheck disable=SC2034
 debian_source_script=build-curl.sh
+# shellcheck source=lib/debian-source.sh
 . "$(dirname "$0")/lib/debian-source.sh"
 debian_source_cross_args=()
 [ -z "$host" ] || debian_source_cross "$host"
@@ -65,7 +67,7 @@ build_curl() {
   make -j"$(nproc)" -C lib
   make -C lib install
   make -C include install
-  rm -rf "$2/bin" "$2/share"
+  rm -rf "${2:?}/bin" "${2:?}/share"
   cp COPYING "$2/COPYING"
 }
 

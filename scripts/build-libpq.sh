@@ -48,8 +48,10 @@ configure_flags=(
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
 
-# shellcheck source=lib/debian-source.sh
+# The name its messages give (scripts/lib/debian-source.sh).
+# shellcheck disable=SC2034
 debian_source_script=build-libpq.sh
+# shellcheck source=lib/debian-source.sh
 . "$(dirname "$0")/lib/debian-source.sh"
 debian_source_cross_args=()
 [ -z "$host" ] || debian_source_cross "$host"

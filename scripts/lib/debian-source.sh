@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the scripts that build a static library from Debian's own source
 # package (scripts/build-curl.sh, scripts/build-libpq.sh); sourced, not run.
 #
@@ -38,6 +39,7 @@ debian_source_cross() {
   [ -f "/usr/lib/$host/pkgconfig/openssl.pc" ] ||
     debian_source_status=2 debian_source_fail "no OpenSSL for $host" \
       "(/usr/lib/$host/pkgconfig/openssl.pc; Debian: libssl-dev for that architecture)"
+  # shellcheck disable=SC2034 # used by the caller
   debian_source_cross_args=(--host="$host" CC="$host-gcc" AR="$host-ar" RANLIB="$host-ranlib"
                             PKG_CONFIG_LIBDIR="/usr/lib/$host/pkgconfig")
 }

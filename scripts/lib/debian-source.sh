@@ -45,18 +45,20 @@ debian_source_cross() {
 }
 
 # debian_source_versions PACKAGE: the source versions apt can fetch, best
-# first: the one `apt-get source PACKAGE` picks, then the others apt lists,
-# newest first. Nothing when apt knows no source of PACKAGE.
+# first: the one `apt-get source PACKAGE` picks, then the older ones apt
+# lists, newest first. Nothing when apt knows no source of PACKAGE.
 debian_source_versions() {
-  local package=$1 dsc newest
+  local package=$1 dsc newest older
   dsc=$(cd /tmp && apt-get source --print-uris "$package" 2>/dev/null |
     awk '$2 ~ /\.dsc$/ {print $2}' | head -n 1 || true)
   newest=${dsc#"${package}"_}
   newest=${newest%.dsc}
   [ -n "$newest" ] || return 0
   echo "$newest"
-  apt-cache showsrc "$package" 2>/dev/null | awk '$1 == "Version:" {print $2}' |
-    sort -u -r -V | awk -v newest="$newest" '$0 != newest'
+  for older in $(apt-cache showsrc "$package" 2>/dev/null | awk '$1 == "Version:" {print $2}' |
+    sort -u -r -V); do
+    if dpkg --compare-versions "$older" lt "$newest"; then echo "$older"; fi
+  done
 }
 
 # debian_source_build PACKAGE NAME HASH MARKER BUILD_FUNCTION CACHE [HOST]

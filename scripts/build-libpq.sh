@@ -62,9 +62,11 @@ debian_source_cross_args=()
 # libpq's shared library.
 build_libpq() {
   cd "$1"
+  local started=$SECONDS jobs
   ./configure --prefix="$2" "${configure_flags[@]}" \
     ${debian_source_cross_args[@]+"${debian_source_cross_args[@]}"}
-  local jobs
+  echo "== configure: $((SECONDS - started)) s"
+  started=$SECONDS
   jobs=$(nproc)
   # The headers generated from the catalog; the source tarball holds them
   # already, and this links them where the includes expect them.
@@ -73,6 +75,7 @@ build_libpq() {
   make -C src/port -j"$jobs" NO_GENERATED_HEADERS=1 libpgport_shlib.a
   make -C src/common -j"$jobs" NO_GENERATED_HEADERS=1 libpgcommon_shlib.a
   make -C src/interfaces/libpq -j"$jobs" NO_GENERATED_HEADERS=1 SHLIB_PREREQS= libpq.a
+  echo "== make: $((SECONDS - started)) s"
   mkdir -p "$2/include" "$2/lib"
   cp src/interfaces/libpq/libpq.a src/common/libpgcommon_shlib.a src/port/libpgport_shlib.a \
     "$2/lib/"

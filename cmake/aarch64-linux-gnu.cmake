@@ -2,9 +2,10 @@
 #   cmake -S . -B build-arm64 --toolchain cmake/aarch64-linux-gnu.cmake
 # Needs Debian's cross compiler (g++-aarch64-linux-gnu, binutils-aarch64-linux-gnu)
 # and arm64's multiarch libraries (libc6-dev:arm64, libssl-dev:arm64, libexpat1-dev:arm64,
-# libmariadb3:arm64, libpq5:arm64, libgtest-dev:arm64): scripts/install-deps.sh --arm64.
-# The database clients' -dev packages cannot be installed beside the machine's
-# own; cmake/target-dev-packages.cmake unpacks them into the cache instead.
+# libmariadb3:arm64, libgtest-dev:arm64): scripts/install-deps.sh --arm64.
+# libmariadb-dev cannot be installed beside the machine's own;
+# cmake/target-dev-packages.cmake unpacks it into the cache instead. libcurl
+# and libpq are cross-built from Debian's source (cmake/debian-source.cmake).
 # Tests run under qemu-user (qemu-user-static), glibc and libstdc++ coming
 # from Debian's cross packages in /usr/aarch64-linux-gnu.
 set(CMAKE_SYSTEM_NAME Linux)

@@ -1,9 +1,9 @@
-# A cross build's database client development files (included by the top
+# A cross build's MariaDB client development files (included by the top
 # CMakeLists.txt when cross-compiling): scripts/target-dev-packages.sh
-# unpacks Debian's libmariadb-dev, libpq-dev and postgresql-server-dev-15 for
-# the target architecture into the cache, because installing them with apt
-# would remove the machine's own. pkg-config is pointed at them and at the
-# target's multiarch folder only; PG_PKGLIBDIR replaces running pg_config.
+# unpacks Debian's libmariadb-dev for the target architecture into the
+# cache, because installing it with apt would remove the machine's own.
+# pkg-config is pointed at it and at the target's multiarch folder only.
+# (libpq is cross-built from source: cmake/libpq.cmake.)
 if(CMAKE_LIBRARY_ARCHITECTURE STREQUAL "aarch64-linux-gnu")
   set(target_dev_arch arm64)
 else()
@@ -25,4 +25,3 @@ endif()
 message(STATUS "${target_dev_arch} database client development files: ${target_dev_root}")
 set(ENV{PKG_CONFIG_LIBDIR}
     "${target_dev_root}/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/pkgconfig:$ENV{PKG_CONFIG_LIBDIR}")
-set(PG_PKGLIBDIR "${target_dev_root}/usr/lib/postgresql/15/lib")

@@ -50,81 +50,25 @@ configure_flags=(
   ac_cv_func_arc4random=no
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
-name_prefix=curl
-cross=()
-if [ -n "$host" ]; then
-  case "$host" in
-    *[!a-z0-9_-]*) echo "build-curl.sh: '$host' is not a GNU triplet" >&2; exit 2 ;;
-  esac
-  command -v "$host-gcc" >/dev/null || {
-    echo "build-curl.sh: $host-gcc is not installed (Debian: gcc-$host)" >&2
-    exit 2
-  }
-  [ -f "/usr/lib/$host/pkgconfig/openssl.pc" ] || {
-    echo "build-curl.sh: no OpenSSL for $host (/usr/lib/$host/pkgconfig/openssl.pc; Debian:" \
-      "libssl-dev for that architecture)" >&2
-    exit 2
-  }
-  name_prefix=curl-$host
-  cross=(--host="$host" CC="$host-gcc" AR="$host-ar" RANLIB="$host-ranlib"
-         PKG_CONFIG_LIBDIR="/usr/lib/$host/pkgconfig")
-fi
 
-# The source version apt would fetch now.
-dsc=$(cd /tmp && apt-get source --print-uris curl 2>/dev/null | awk '$2 ~ /\.dsc$/ {print $2}' |
-  head -n 1 || true)
-version=${dsc#curl_}
-version=${version%.dsc}
-if [ -z "$version" ]; then
-  # Offline or no deb-src line: a build made earlier still serves.
-  found=$(find "$cache" -maxdepth 1 -name "$name_prefix-[0-9]*-$flags_hash" -type d 2>/dev/null | sort -V |
-    tail -n 1 || true)
-  if [ -n "$found" ] && [ -f "$found/lib/libcurl.a" ]; then
-    echo "build-curl.sh: apt-get source curl is not available; using the cached $found" >&2
-    echo "$found"
-    exit 0
-  fi
-  echo "build-curl.sh: 'apt-get source curl' finds no source package. Add a deb-src line for" \
-    "Debian's archive (scripts/install-deps.sh does) and run apt-get update." >&2
-  exit 1
-fi
-target="$cache/$name_prefix-$version-$flags_hash"
-if [ -f "$target/lib/libcurl.a" ]; then
-  echo "$target"
-  exit 0
-fi
+# The name its messages give (scripts/lib/debian-source.sh).
+# shellcheck disable=SC2034
+debian_source_script=build-curl.sh
+# shellcheck source=lib/debian-source.sh
+. "$(dirname "$0")/lib/debian-source.sh"
+debian_source_cross_args=()
+[ -z "$host" ] || debian_source_cross "$host"
 
-mkdir -p "$cache"
-# One build at a time per cache (several build folders may configure at once).
-exec 9>"$cache/.lock"
-flock 9
-if [ -f "$target/lib/libcurl.a" ]; then
-  echo "$target"
-  exit 0
-fi
-work=$(mktemp -d "$cache/.build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-log="$cache/build-$name_prefix.log"
-echo "build-curl.sh: building libcurl $version${host:+ for $host} from Debian's source package (log: $log)" >&2
-{
-  cd "$work"
-  # As root, apt hands the download to its _apt user, who cannot write here.
-  chmod 755 "$work"
-  apt-get source -q "curl=$version"
-  cd "curl-${version%%-*}"
-  ./configure --prefix="$work/install" "${configure_flags[@]}" ${cross[@]+"${cross[@]}"} \
-    CFLAGS="-O2 -g0"
+# build_curl SOURCE_DIR OUTPUT_DIR (see debian_source_build).
+build_curl() {
+  cd "$1"
+  ./configure --prefix="$2" "${configure_flags[@]}" \
+    ${debian_source_cross_args[@]+"${debian_source_cross_args[@]}"} CFLAGS="-O2 -g0"
   make -j"$(nproc)" -C lib
   make -C lib install
   make -C include install
-} >"$log" 2>&1 || {
-  tail -n 40 "$log" >&2
-  echo "build-curl.sh: building libcurl failed; the whole log is $log" >&2
-  exit 1
+  rm -rf "${2:?}/bin" "${2:?}/share"
+  cp COPYING "$2/COPYING"
 }
-mkdir -p "$target.tmp"
-cp -a "$work/install/include" "$work/install/lib" "$target.tmp/"
-cp "$work/curl-${version%%-*}/COPYING" "$target.tmp/COPYING"
-echo "$version" >"$target.tmp/DEBIAN_VERSION"
-mv "$target.tmp" "$target"
-echo "$target"
+
+debian_source_build curl curl "$flags_hash" lib/libcurl.a build_curl "$cache" "$host"

@@ -5,12 +5,13 @@
 # build and its tests under qemu-user need (cmake/aarch64-linux-gnu.cmake):
 # Debian's cross compiler, arm64's multiarch libraries (after
 # `dpkg --add-architecture arm64`) and qemu-user-static. Only Multi-Arch
-# "same" packages, which install beside the machine's own: the database
-# clients' -dev packages are not, and scripts/target-dev-packages.sh unpacks
-# them instead. Also makes `apt-get source curl`
-# work (scripts/build-curl.sh builds the function's libcurl from Debian's
-# source package): when no deb-src line serves it, adds deb-src lines for the
-# same Debian mirrors as the existing deb lines, and runs apt-get update.
+# "same" packages, which install beside the machine's own: libmariadb-dev is
+# not, and scripts/target-dev-packages.sh unpacks it instead. Also makes
+# `apt-get source curl` and `apt-get source postgresql-15` work
+# (scripts/build-curl.sh and scripts/build-libpq.sh build the function's
+# libcurl and libpq from Debian's source packages): when no deb-src line
+# serves them, adds deb-src lines for the same Debian mirrors as the existing
+# deb lines, and runs apt-get update.
 #
 # mariadb-server and postgresql are server packages, installed only for their
 # binaries: the tests and the demo run private servers on 127.0.0.1. Debian
@@ -25,14 +26,14 @@ for argument in "$@"; do
 done
 arm64_packages=(
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
-  libc6-dev:arm64 libssl-dev:arm64 libexpat1-dev:arm64 libmariadb3:arm64 libpq5:arm64 zlib1g:arm64
+  libc6-dev:arm64 libssl-dev:arm64 libexpat1-dev:arm64 libmariadb3:arm64 zlib1g:arm64
   libgtest-dev:arm64 libgmock-dev:arm64
 )
 
 packages=(
   g++ make cmake pkg-config git
   libssl-dev libexpat1-dev nlohmann-json3-dev rapidjson-dev libgtest-dev libgmock-dev
-  libmariadb-dev libpq-dev postgresql-server-dev-15
+  libmariadb-dev
   mariadb-server postgresql
   python3 python3-yaml awscli openssl ca-certificates zip unzip
   dpkg-dev gcc
@@ -75,16 +76,16 @@ deb_src_entries() {
     grep -E "^deb[ \t]+(\[[^]]*\][ \t]+)?$debian_uri[ \t]" | sed 's/^deb/deb-src/' || true
 }
 
-ensure_curl_source() {
+ensure_deb_src() {
   (cd /tmp && apt-get source --print-uris curl >/dev/null 2>&1) && return 0
   local entries
   entries=$(deb_src_entries)
   if [ -z "$entries" ]; then
     echo "install-deps.sh: no Debian mirror found in the apt sources to add a deb-src line for;" \
-      "add one so that 'apt-get source curl' works" >&2
+      "add one so that 'apt-get source curl' and 'apt-get source postgresql-15' work" >&2
     exit 1
   fi
-  echo "Adding deb-src entries for the Debian mirrors (for apt-get source curl)" >&2
+  echo "Adding deb-src entries for the Debian mirrors (for apt-get source curl and postgresql-15)" >&2
   if printf '%s\n' "$entries" | grep -q '^Types:'; then
     printf '%s\n' "$entries" | "${sudo[@]}" tee /etc/apt/sources.list.d/secret-rotator-deb-src.sources >/dev/null
   else
@@ -97,7 +98,7 @@ ensure_curl_source() {
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
-  ensure_curl_source
+  ensure_deb_src
   exit 0
 fi
 
@@ -144,4 +145,4 @@ if [ ${#services[@]} -gt 0 ]; then
   done
 fi
 
-ensure_curl_source
+ensure_deb_src

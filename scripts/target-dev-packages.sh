@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Unpacks another architecture's development files of the database clients
-# for a cross build (cmake/aarch64-linux-gnu.cmake): Debian's libmariadb-dev,
-# libpq-dev and postgresql-server-dev-15 for ARCH (headers, pkg-config files,
-# libpq.a, libpgcommon_shlib.a, libpgport_shlib.a).
+# Unpacks another architecture's development files of the MariaDB client
+# for a cross build (cmake/aarch64-linux-gnu.cmake): Debian's libmariadb-dev
+# for ARCH (headers, pkg-config file). libpq needs none: it is built from
+# source for each architecture (scripts/build-libpq.sh).
 #
-# Why not `apt-get install libmariadb-dev:arm64`: those three packages are
-# not Multi-Arch "same", so installing the arm64 ones REMOVES the machine's
-# own (amd64) ones, and the native build breaks. Their runtime libraries
-# (libmariadb3:ARCH, libpq5:ARCH) are Multi-Arch "same" and are installed
-# with apt (scripts/install-deps.sh --arm64); this script only fetches the
-# -dev packages with `apt-get download` and unpacks them with dpkg-deb into
+# Why not `apt-get install libmariadb-dev:arm64`: that package is not
+# Multi-Arch "same", so installing the arm64 one REMOVES the machine's own
+# (amd64) one, and the native build breaks. Its runtime library
+# (libmariadb3:ARCH) is Multi-Arch "same" and is installed with apt
+# (scripts/install-deps.sh --arm64); this script only fetches the -dev
+# package with `apt-get download` and unpacks it with dpkg-deb into
 #   CACHE/dev-ARCH-<hash of the package versions>/usr/...
-# with the pkg-config files' prefix pointed there and the libraries' .so
-# links pointed at the installed runtime libraries. A new Debian version (a
+# with the pkg-config files' prefix pointed there and the library's .so
+# link pointed at the installed runtime library. A new Debian version (a
 # security update) is unpacked anew. Prints that folder on the last line.
 #
 # Usage: scripts/target-dev-packages.sh --cache DIR [--arch arm64]
@@ -32,7 +32,7 @@ case "$arch" in
   arm64) triplet=aarch64-linux-gnu ;;
   *) echo "target-dev-packages.sh: unsupported architecture '$arch' (arm64)" >&2; exit 2 ;;
 esac
-packages=(libmariadb-dev libpq-dev postgresql-server-dev-15)
+packages=(libmariadb-dev)
 
 # The versions apt would fetch now.
 specs=()
@@ -78,7 +78,7 @@ for deb in "$work"/*.deb; do
   dpkg-deb -x "$deb" "$work/root"
 done
 # Only what a build reads: headers, libraries, pkg-config files.
-rm -rf "$work/root/usr/bin" "$work/root/usr/share" "$work/root/usr/lib/postgresql/15/bin"
+rm -rf "$work/root/usr/bin" "$work/root/usr/share"
 libdir="$work/root/usr/lib/$triplet"
 sed -i "s|^prefix=/usr\$|prefix=$target/usr|" "$libdir"/pkgconfig/*.pc
 for link in "$libdir"/*.so; do

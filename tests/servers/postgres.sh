@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster for the integration tests: TCP on 127.0.0.1
-# only, TLS on, scram-sha-256 passwords required on every TCP connection, its
+# only, TLS on, scram-sha-256 passwords required on every TCP connection (but
+# for members of the role gssapi_users, who are asked for GSSAPI instead), its
 # own data directory, Unix socket and log in DIR. It never uses pg_ctlcluster,
 # the Debian service or the system cluster's files.
 #
@@ -133,12 +134,18 @@ max_connections = 100
 fsync = off
 shared_buffers = 32MB
 CONF
-  # Every TCP connection needs a scram-sha-256 password, with or without TLS.
+  # Every TCP connection needs a scram-sha-256 password, with or without TLS;
+  # but members of the role gssapi_users (which a test creates) are asked for
+  # GSSAPI (Kerberos) authentication, which the function's libpq, built
+  # without GSSAPI, must refuse
+  # (PostgresStrategyTest.ServerAskingForGssapiIsRefused).
   as_owner tee "$dir/data/pg_hba.conf" >/dev/null <<'HBA'
-# TYPE  DATABASE  USER  ADDRESS       METHOD
-local   all       all                 trust
-hostssl all       all   127.0.0.1/32  scram-sha-256
-host    all       all   127.0.0.1/32  scram-sha-256
+# TYPE  DATABASE  USER           ADDRESS       METHOD
+local   all       all                          trust
+hostssl all       +gssapi_users  127.0.0.1/32  gss
+host    all       +gssapi_users  127.0.0.1/32  gss
+hostssl all       all            127.0.0.1/32  scram-sha-256
+host    all       all            127.0.0.1/32  scram-sha-256
 HBA
 
   as_owner touch "$dir/postgres.log"

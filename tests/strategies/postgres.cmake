@@ -4,7 +4,7 @@
 #   postgres_connection_test  unit: settings, names, error classification.
 #   postgres_strategy_test    integration: the strategies against the private
 #                             PostgreSQL cluster of tests/servers/postgres.sh.
-# libpq_static comes from strategies/postgres.cmake.
+# libpq_static comes from cmake/libpq.cmake.
 
 # The private PostgreSQL cluster's settings and direct libpq access to it
 # (tests/support/postgres_server.h), for postgres_strategy_test here and

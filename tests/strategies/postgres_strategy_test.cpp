@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strategies/postgres_session.h"
@@ -716,6 +717,35 @@ TEST_F(PostgresStrategyTest, ConnectionIsBoundedByTheDeadline) {
       NewPostgresStrategy(RotationKind::kSingleUser, Config())
           ->TestSecret(Credentials("nobody", "whatever"), Deadline::After(milliseconds(0)));
   EXPECT_EQ(expired.type(), "Timeout");
+}
+
+// libpq is built without GSSAPI (scripts/build-libpq.sh): a server that asks
+// for Kerberos authentication is refused by libpq itself. The server's
+// pg_hba.conf asks the members of gssapi_users for it
+// (tests/servers/postgres.sh); libpq names GSSAPI only when the server has
+// asked for it.
+TEST_F(PostgresStrategyTest, ServerAskingForGssapiIsRefused) {
+  const std::string user = UniqueName("gssapi");
+  const std::string password = Password();
+  admin_->CreateRole(user, password);
+  // The check below can fail: without the membership the password logs in.
+  EXPECT_TRUE(Test(Credentials(user, password)).ok());
+  if (!admin_->RoleExists("gssapi_users")) admin_->Query("CREATE ROLE gssapi_users NOLOGIN");
+  admin_->Query("GRANT gssapi_users TO " + admin_->Identifier(user));
+
+  Status status = Test(Credentials(user, password));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("GSSAPI authentication not supported"), std::string::npos)
+      << status.message();
+  // The server did ask, and the login went no further. It logs that when it
+  // sees the connection closed, which may be just after the client returns.
+  const std::string failed = "GSSAPI authentication failed for user \"" + user + "\"";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ReadLog().find(failed) == std::string::npos &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_NE(ReadLog().find(failed), std::string::npos);
 }
 
 TEST_F(PostgresStrategyTest, UnreachableServerIsAConnectionError) {

@@ -15,20 +15,24 @@
 # build configured with -DSECRET_ROTATOR_ARM64_BOOTSTRAP, .ci/run).
 #
 # Usage: packaging/release.sh VERSION [--out DIR] [--db-ca-bundle FILE]
-#            [--spdx-license ID --license-file FILE] [--source-url URL]
+#            [--allow-older-source] [--spdx-license ID --license-file FILE] [--source-url URL]
 # Both zips ship Amazon RDS's CA bundle (packaging/db-ca-bundle.sh);
-# --db-ca-bundle ships FILE instead. The other options go to release-template.sh.
+# --db-ca-bundle ships FILE instead. The static libcurl and libpq must be
+# built from the newest Debian source apt offers (a mirror that lacks it is an
+# error); --allow-older-source accepts an older one, with the build's warning.
+# The other options go to release-template.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 version=$1
 shift
-out="dist/$version" ca_bundle="" template_args=() license_file=""
+out="dist/$version" ca_bundle="" template_args=() license_file="" newest_source_only=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --db-ca-bundle) ca_bundle=$(realpath "$2"); shift 2 ;;
+    --allow-older-source) newest_source_only=0; shift ;;
     --spdx-license|--source-url) template_args+=("$1" "$2"); shift 2 ;;
     --license-file) license_file=$2; template_args+=("$1" "$2"); shift 2 ;;
     *) echo "release.sh: unknown argument '$1'" >&2; exit 2 ;;
@@ -42,6 +46,7 @@ done
 [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] &&
   echo "release.sh: warning: the working tree has uncommitted changes" >&2
 
+export SECRET_ROTATOR_NEWEST_SOURCE_ONLY=$newest_source_only
 launchers=()
 if command -v ccache >/dev/null; then
   launchers=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)

@@ -13,7 +13,8 @@
 #
 # When the newest version cannot be downloaded (a mirror that lacks it),
 # an older source version apt knows is used instead, with a line starting
-# "WARNING:" on stderr that names both (CMake shows it at configure time).
+# "WARNING:" on stderr that names both (CMake shows it at configure time);
+# with SECRET_ROTATOR_NEWEST_SOURCE_ONLY=1 that is an error instead.
 # Offline, or without a deb-src line, the newest build in the cache serves.
 
 # Set by the caller before anything here runs: the script's name for messages.
@@ -144,7 +145,15 @@ debian_source_build() {
     "(${versions[*]}); the whole log is $fetch_log"
 }
 
+# With SECRET_ROTATOR_NEWEST_SOURCE_ONLY=1 (packaging/release.sh sets it) an
+# older version is refused instead: a release never ships without a fix apt
+# already offers.
 debian_source_older_warning() {
+  if [ "${SECRET_ROTATOR_NEWEST_SOURCE_ONLY:-0}" = 1 ]; then
+    debian_source_fail "the newest $1 source apt offers, $2, could not be downloaded" \
+      "(log: $4), and SECRET_ROTATOR_NEWEST_SOURCE_ONLY=1 refuses the older $3. Check the" \
+      "deb-src lines and the mirror, run apt-get update, and try again."
+  fi
   echo "WARNING: $debian_source_script: the newest $1 source apt offers, $2, could not be" \
     "downloaded (log: $4); using $3 instead, which lacks Debian's fixes between the two." \
     "Check the deb-src lines and the mirror, run apt-get update, and configure again." >&2

@@ -19,16 +19,12 @@
 # Usage: scripts/build-curl.sh --cache DIR [--host aarch64-linux-gnu]
 set -euo pipefail
 
-cache="" host=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --cache) cache=$2; shift 2 ;;
-    --host) host=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-curl.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-[ -n "$cache" ] || { echo "build-curl.sh: --cache is required" >&2; exit 2; }
+# The name its messages give (scripts/lib/debian-source.sh).
+# shellcheck disable=SC2034
+debian_source_script=build-curl.sh
+# shellcheck source=lib/debian-source.sh
+. "$(dirname "$0")/lib/debian-source.sh"
+debian_source_arguments "$@"
 
 # Everything the function does not use is left out. arc4random (glibc 2.36)
 # is refused so that the library stays within Amazon Linux 2023's glibc 2.34;
@@ -51,13 +47,6 @@ configure_flags=(
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
 
-# The name its messages give (scripts/lib/debian-source.sh).
-# shellcheck disable=SC2034
-debian_source_script=build-curl.sh
-# shellcheck source=lib/debian-source.sh
-. "$(dirname "$0")/lib/debian-source.sh"
-debian_source_cross_args=()
-[ -z "$host" ] || debian_source_cross "$host"
 
 # build_curl SOURCE_DIR OUTPUT_DIR (see debian_source_build).
 build_curl() {
@@ -71,4 +60,4 @@ build_curl() {
   cp COPYING "$2/COPYING"
 }
 
-debian_source_build curl curl "$flags_hash" lib/libcurl.a build_curl "$cache" "$host"
+debian_source_build curl curl "$flags_hash" lib/libcurl.a build_curl "$debian_source_cache" "$debian_source_host"

@@ -21,16 +21,12 @@
 # Usage: scripts/build-libpq.sh --cache DIR [--host aarch64-linux-gnu]
 set -euo pipefail
 
-cache="" host=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --cache) cache=$2; shift 2 ;;
-    --host) host=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-libpq.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-[ -n "$cache" ] || { echo "build-libpq.sh: --cache is required" >&2; exit 2; }
+# The name its messages give (scripts/lib/debian-source.sh).
+# shellcheck disable=SC2034
+debian_source_script=build-libpq.sh
+# shellcheck source=lib/debian-source.sh
+. "$(dirname "$0")/lib/debian-source.sh"
+debian_source_arguments "$@"
 
 # Everything the function does not use is left out (most are off by default;
 # saying so keeps them off if a default changes). The function logs in with
@@ -48,13 +44,6 @@ configure_flags=(
 )
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" | md5sum | cut -c1-8)
 
-# The name its messages give (scripts/lib/debian-source.sh).
-# shellcheck disable=SC2034
-debian_source_script=build-libpq.sh
-# shellcheck source=lib/debian-source.sh
-. "$(dirname "$0")/lib/debian-source.sh"
-debian_source_cross_args=()
-[ -z "$host" ] || debian_source_cross "$host"
 
 # build_libpq SOURCE_DIR OUTPUT_DIR (see debian_source_build). Only the three
 # libraries' own make targets: the folders' default targets would also build
@@ -84,4 +73,4 @@ build_libpq() {
   cp COPYRIGHT "$2/COPYRIGHT"
 }
 
-debian_source_build postgresql-15 libpq "$flags_hash" lib/libpq.a build_libpq "$cache" "$host"
+debian_source_build postgresql-15 libpq "$flags_hash" lib/libpq.a build_libpq "$debian_source_cache" "$debian_source_host"

@@ -25,6 +25,25 @@ debian_source_fail() {
   exit "${debian_source_status:-1}"
 }
 
+# debian_source_arguments "$@": reads the building script's arguments,
+# --cache DIR (required) and --host TRIPLET (a cross build: checked, and
+# debian_source_cross_args set), into debian_source_cache and
+# debian_source_host; --help prints the script's opening comment.
+debian_source_arguments() {
+  debian_source_cache="" debian_source_host=""
+  debian_source_cross_args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --cache) debian_source_cache=${2:-}; shift 2 ;;
+      --host) debian_source_host=${2:-}; shift 2 ;;
+      -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) debian_source_status=2 debian_source_fail "unknown argument '$1' (see --help)" ;;
+    esac
+  done
+  [ -n "$debian_source_cache" ] || debian_source_status=2 debian_source_fail "--cache is required"
+  [ -z "$debian_source_host" ] || debian_source_cross "$debian_source_host"
+}
+
 # debian_source_cross HOST: checks that HOST is a GNU triplet for which
 # Debian's cross compiler and that architecture's OpenSSL (libssl-dev:ARCH,
 # with pkg-config in /usr/lib/HOST) are installed, and sets the array

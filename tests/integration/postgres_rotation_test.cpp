@@ -662,9 +662,7 @@ TEST_F(PostgresSingleUser, RdsEndpointNamesVerifyUnderVerifyFull) {
   std::string why;
   if (!testing::CanMapNamesToLoopback(&why)) GTEST_SKIP() << why;
   const std::string dir = testing::MakeTempDir("rds_names");
-  std::vector<std::string> names(std::begin(testing::kRdsEndpointNames),
-                                 std::end(testing::kRdsEndpointNames));
-  names.emplace_back(testing::kUnlistedRdsName);
+  const std::vector<std::string> names = testing::RdsEndpointNamesAndAnUnlistedOne();
   StartFunctionFromTask(testing::MakeTaskDir(dir, BOOTSTRAP_PATH, server_.ca, names));
   for (const std::string& name : names) {
     SCOPED_TRACE(name);

@@ -5,6 +5,7 @@
 // its own CA there instead.
 #pragma once
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,13 @@ inline constexpr const char* kRdsEndpointNames[] = {
 };
 inline constexpr char kUnlistedRdsName[] =
     "otherdb.cluster-ro-abc123xyz.eu-west-1.rds.amazonaws.com";
+
+// Every name of kRdsEndpointNames, then kUnlistedRdsName.
+inline std::vector<std::string> RdsEndpointNamesAndAnUnlistedOne() {
+  std::vector<std::string> names(std::begin(kRdsEndpointNames), std::end(kRdsEndpointNames));
+  names.emplace_back(kUnlistedRdsName);
+  return names;
+}
 
 struct TaskDir {
   std::string dir;        // the task folder: bootstrap and db-ca-bundle.pem

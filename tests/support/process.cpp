@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -182,19 +183,46 @@ bool IssueServerCertificate(const std::string& tls_dir, const std::string& dns_n
                  .exit_code == 0;
 }
 
-int FreeLoopbackPort() {
+namespace {
+
+// Whether `port` on 127.0.0.1 can be bound now (0: any port; *port is then set to it).
+bool BindsOnLoopback(int* port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("FreeLoopbackPort: socket failed");
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(static_cast<std::uint16_t>(*port));
   socklen_t length = sizeof(address);
   const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
                      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   ::close(fd);
-  if (!bound) throw std::runtime_error("FreeLoopbackPort: no port on 127.0.0.1 to bind");
-  return ntohs(address.sin_port);
+  if (bound) *port = ntohs(address.sin_port);
+  return bound;
+}
+
+}  // namespace
+
+// A port below the kernel's ephemeral range (ip_local_port_range, usually
+// 32768-60999): the port is free now and a server binds it a moment later,
+// and in between the kernel hands ephemeral ports to other tests' outgoing
+// connections, so an ephemeral port may be taken by then.
+int FreeLoopbackPort() {
+  int ephemeral_low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  constexpr int kLowest = 10000;
+  if (ephemeral_low > kLowest + 1000) {
+    thread_local std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<int> below_ephemeral(kLowest, ephemeral_low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      int port = below_ephemeral(random);
+      if (BindsOnLoopback(&port)) return port;
+    }
+  }
+  int any = 0;
+  if (!BindsOnLoopback(&any))
+    throw std::runtime_error("FreeLoopbackPort: no port on 127.0.0.1 to bind");
+  return any;
 }
 
 std::string RandomHex(std::size_t digits) {
